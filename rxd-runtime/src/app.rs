@@ -1,0 +1,7 @@
+//! The app registry.
+/// stub
+pub struct App;
+/// stub
+pub struct AppBuilder;
+/// stub
+pub struct Limits;

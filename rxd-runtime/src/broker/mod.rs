@@ -1,0 +1,1 @@
+//! Moving change events between server processes.

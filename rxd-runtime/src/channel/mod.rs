@@ -1,0 +1,74 @@
+//! Channels: what one WebSocket shows. A channel is a user type with
+//! `connect` (permission) and `load` (cold state), made into a [`Channel`] by
+//! `#[rxd::channel(state = Board, route = "/ws/boards/{board_id}")]`.
+
+mod context;
+mod error;
+
+pub use context::{Connect, Data, Load, MissingData, RouteParams};
+pub use error::{LoadError, Reject};
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::state::ts::TsType;
+use crate::state::{ContextState, Key, Layer};
+
+/// A boxed, sendable future, as channel methods return them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A channel: implemented by `#[rxd::channel]`, not by hand.
+pub trait Channel: Sized + Send + Sync + 'static {
+    /// The anchor layer: one value of it is one channel context.
+    type State: ContextState;
+    /// What the app's authenticator returns for a valid token.
+    type Principal: Clone + Send + Sync + 'static;
+
+    /// Name, route, parameters and state, for the router and codegen.
+    fn descriptor() -> ChannelDescriptor;
+
+    /// Parses the route parameters, runs the user's `connect`, and returns
+    /// the channel with the key of the anchor it shows.
+    fn rxd_connect(
+        ctx: Connect,
+        principal: Self::Principal,
+        params: RouteParams,
+    ) -> BoxFuture<'static, Result<Connected<Self>, Reject>>;
+
+    /// Runs the user's `load`: the anchor's state, cold from the database.
+    fn rxd_load<'a>(&'a self, ctx: &'a Load) -> BoxFuture<'a, Result<Self::State, LoadError>>;
+}
+
+/// A channel value that `connect` admitted, with its anchor's key.
+pub struct Connected<C> {
+    /// The user's channel value.
+    pub channel: C,
+    /// The key of the anchor instance this connection shows.
+    pub anchor: Key,
+}
+
+/// What the router and codegen know of a channel.
+#[derive(Debug)]
+pub struct ChannelDescriptor {
+    /// The Rust type name, also the generated TypeScript class name.
+    pub name: &'static str,
+    /// The axum route, `/ws/boards/{board_id}`.
+    pub route: &'static str,
+    /// The route parameters in route order, with their types.
+    pub params: Vec<RouteParam>,
+    /// The route parameter that is the anchor's key.
+    pub anchor_param: &'static str,
+    /// The anchor layer.
+    pub state: fn() -> &'static Layer,
+    /// The doc comment of the channel's impl block.
+    pub doc: Option<String>,
+}
+
+/// One route parameter.
+#[derive(Debug)]
+pub struct RouteParam {
+    /// Its name in the route.
+    pub name: &'static str,
+    /// The TypeScript type of the matching `connect` argument.
+    pub ty: TsType,
+}

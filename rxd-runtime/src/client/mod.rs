@@ -1,0 +1,1 @@
+//! A Rust protocol client, for tests, `rxd-cli` and benchmarks.

@@ -1,0 +1,1 @@
+//! TypeScript generation: channel descriptors to `.interfaces.ts` and `.channels.ts`.

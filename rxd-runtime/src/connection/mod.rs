@@ -1,0 +1,1 @@
+//! One socket's life: auth, initial state, deltas, heartbeats, limits.
