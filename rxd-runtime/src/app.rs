@@ -1,7 +1,275 @@
-//! The app registry.
-/// stub
-pub struct App;
-/// stub
-pub struct AppBuilder;
-/// stub
-pub struct Limits;
+//! The app registry: one explicit list of channels that both the server and
+//! `makefrontend` use, the authenticator, app data, limits and broker.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{RawPathParams, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::Router;
+
+use crate::auth::{Authenticator, ErasedAuthenticator};
+use crate::broker::{Broker, MemoryBroker};
+use crate::channel::{Channel, ChannelDescriptor, Data, RouteParams};
+use crate::connection::{ChannelEndpoint, Endpoint};
+use crate::hub::{Hub, LayerNameCollision, LayerRegistry};
+use crate::state::FieldType;
+
+/// Limits on what one connection may cost. See `docs/PROTOCOL.md`.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest client message; larger closes with 4009.
+    pub max_message_bytes: usize,
+    /// How long the server waits for the `auth` message.
+    pub auth_timeout: Duration,
+    /// Frames queued for one socket before it is closed with 4008.
+    pub max_pending_frames: usize,
+    /// Budget of one `instances` frame of the initial state.
+    pub initial_frame_bytes: usize,
+    /// The socket's read buffer. Small buffers keep idle connections cheap.
+    pub read_buffer_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 64 * 1024,
+            auth_timeout: Duration::from_secs(10),
+            max_pending_frames: 1024,
+            initial_frame_bytes: 256 * 1024,
+            read_buffer_bytes: 4 * 1024,
+        }
+    }
+}
+
+/// A configured rxd application. Mount [`App::router`] into your axum
+/// `Router`; write with [`App::hub`].
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+pub(crate) struct AppInner {
+    pub(crate) hub: Hub,
+    pub(crate) auth: Arc<dyn ErasedAuthenticator>,
+    pub(crate) data: Data,
+    pub(crate) limits: Limits,
+    endpoints: Vec<Arc<dyn Endpoint>>,
+}
+
+/// The principal type of a builder with no authenticator yet.
+pub enum NoAuth {}
+
+/// Builds an [`App`]: `.auth(..)` first, then `.channel::<C>()` for each
+/// channel, then `.build()`.
+pub struct AppBuilder<P = NoAuth> {
+    auth: Option<Arc<dyn ErasedAuthenticator>>,
+    endpoints: Vec<Arc<dyn Endpoint>>,
+    data: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    limits: Limits,
+    broker: Option<Arc<dyn Broker>>,
+    principal: PhantomData<fn() -> P>,
+}
+
+/// The app's configuration is inconsistent.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Two channels share a route.
+    #[error("two channels use the route {0}")]
+    DuplicateRoute(String),
+    /// Two Rust types claim one instance type name.
+    #[error(transparent)]
+    LayerName(#[from] LayerNameCollision),
+    /// A `#[rxd(parent = ...)]` names a field that does not nest this layer.
+    #[error("{child}: #[rxd(parent = {parent}::{relation})] does not name a relation to {child}")]
+    BadParent {
+        /// The child layer's Rust path.
+        child: String,
+        /// The parent layer's Rust path.
+        parent: String,
+        /// The named field.
+        relation: String,
+    },
+}
+
+impl App {
+    /// Starts building an app.
+    pub fn builder() -> AppBuilder<NoAuth> {
+        AppBuilder {
+            auth: None,
+            endpoints: Vec::new(),
+            data: HashMap::new(),
+            limits: Limits::default(),
+            broker: None,
+            principal: PhantomData,
+        }
+    }
+
+    /// The hub, to commit writes from REST handlers and background tasks.
+    pub fn hub(&self) -> Hub {
+        self.inner.hub.clone()
+    }
+
+    /// The registered channels, in registration order.
+    pub fn channels(&self) -> Vec<&ChannelDescriptor> {
+        self.inner
+            .endpoints
+            .iter()
+            .map(|e| e.descriptor())
+            .collect()
+    }
+
+    /// An axum router serving every channel's WebSocket route. Merge it into
+    /// your own router; your tower layers apply as usual.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new();
+        for endpoint in &self.inner.endpoints {
+            let app = self.inner.clone();
+            let endpoint = endpoint.clone();
+            let route = endpoint.descriptor().route;
+            router = router.route(
+                route,
+                get(
+                    move |upgrade: WebSocketUpgrade, params: RawPathParams, headers: HeaderMap| async move {
+                        let params = RouteParams::new(
+                            params
+                                .iter()
+                                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                                .collect(),
+                        );
+                        let token = bearer_token(&headers);
+                        let limits = &app.limits;
+                        upgrade
+                            .max_message_size(limits.max_message_bytes)
+                            .max_frame_size(limits.max_message_bytes)
+                            .read_buffer_size(limits.read_buffer_bytes)
+                            .on_upgrade(move |socket| endpoint.serve(app, socket, params, token))
+                    },
+                ),
+            );
+        }
+        router
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim().to_owned())
+}
+
+impl<P> AppBuilder<P> {
+    /// Registers a value that `connect` and `load` read with
+    /// `ctx.data::<T>()`; one per type.
+    pub fn data<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.data.insert(TypeId::of::<T>(), Box::new(value));
+        self
+    }
+
+    /// Replaces the default [`Limits`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Replaces the default in-memory broker.
+    pub fn broker(mut self, broker: impl Broker) -> Self {
+        self.broker = Some(Arc::new(broker));
+        self
+    }
+}
+
+impl AppBuilder<NoAuth> {
+    /// Sets the authenticator; its principal type is the one every channel's
+    /// `connect` receives.
+    pub fn auth<A: Authenticator>(self, authenticator: A) -> AppBuilder<A::Principal> {
+        AppBuilder {
+            auth: Some(Arc::new(authenticator)),
+            endpoints: self.endpoints,
+            data: self.data,
+            limits: self.limits,
+            broker: self.broker,
+            principal: PhantomData,
+        }
+    }
+}
+
+impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
+    /// Registers a channel.
+    pub fn channel<C: Channel<Principal = P>>(mut self) -> Self {
+        self.endpoints.push(Arc::new(ChannelEndpoint::<C>::new()));
+        self
+    }
+
+    /// Builds the app, or says what is inconsistent.
+    pub fn try_build(self) -> Result<App, BuildError> {
+        let mut layers = LayerRegistry::default();
+        let mut routes = std::collections::HashSet::new();
+        for endpoint in &self.endpoints {
+            let descriptor = endpoint.descriptor();
+            if !routes.insert(descriptor.route) {
+                return Err(BuildError::DuplicateRoute(descriptor.route.to_owned()));
+            }
+            layers.add((descriptor.state)())?;
+        }
+        layers.check_parents()?;
+        let limits = self.limits;
+        let broker = self
+            .broker
+            .unwrap_or_else(|| Arc::new(MemoryBroker::new()));
+        let auth = self
+            .auth
+            .expect("AppBuilder<P> for a principal P always has an authenticator");
+        Ok(App {
+            inner: Arc::new(AppInner {
+                hub: Hub::new(broker, layers, limits.clone()),
+                auth,
+                data: Data::from_map(self.data),
+                limits,
+                endpoints: self.endpoints,
+            }),
+        })
+    }
+
+    /// Builds the app.
+    ///
+    /// # Panics
+    ///
+    /// On an inconsistent configuration (see [`BuildError`]), as axum does
+    /// for overlapping routes: it is a bug in the app, found at start-up.
+    pub fn build(self) -> App {
+        match self.try_build() {
+            Ok(app) => app,
+            Err(error) => panic!("invalid rxd app: {error}"),
+        }
+    }
+}
+
+impl LayerRegistry {
+    /// Every parent link names a relation of its parent that nests the
+    /// child's layer.
+    fn check_parents(&self) -> Result<(), BuildError> {
+        for layer in self.all() {
+            let Some(link) = &layer.parent else { continue };
+            let parent = (link.parent)();
+            let nests_child = parent.field(&link.relation).is_some_and(|f| match &f.ty {
+                FieldType::Relation(r) => std::ptr::eq((r.target)(), layer),
+                FieldType::Value(_) => false,
+            });
+            if !nests_child {
+                return Err(BuildError::BadParent {
+                    child: layer.rust_path.clone(),
+                    parent: parent.rust_path.clone(),
+                    relation: link.relation.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

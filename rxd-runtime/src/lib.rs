@@ -24,7 +24,7 @@ pub mod state;
 pub use app::{App, AppBuilder, Limits};
 pub use auth::{AuthError, Authenticator};
 pub use channel::{Channel, Connect, Load, LoadError, Reject};
-pub use hub::{Batch, Hub};
+pub use hub::{Batch, CommitError, Hub};
 pub use state::ts::{TsType, TypeScript};
 pub use state::{ContextState, InstanceId, Key};
 

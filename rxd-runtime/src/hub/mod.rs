@@ -1,4 +1,361 @@
-//! The hub: batches, hot anchor caches, fan-out.
-/// stub
-pub struct Hub; /// stub
-pub struct Batch;
+//! The hub: where writes enter ([`Batch`]) and where change events meet the
+//! hot anchors of this process.
+//!
+//! Every change event of the deployment reaches [`Hub`] through the broker.
+//! The hub finds the hot anchors it touches through a reverse index
+//! (instance → anchors), updates their flat caches, and queues one frame per
+//! anchor to each subscribed connection. Frames with the same content are
+//! encoded once per event and shared, whatever the number of anchors and
+//! connections. Cold anchors are not touched: their next connect loads them.
+
+mod anchor;
+mod batch;
+mod layers;
+
+pub use batch::{Batch, CommitError};
+pub use layers::LayerNameCollision;
+
+pub(crate) use layers::LayerRegistry;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::{mpsc, Notify};
+
+use self::anchor::{AnchorChange, AnchorState};
+use crate::app::Limits;
+use crate::broker::{Broker, ChangeEvent, EventSink};
+use crate::channel::LoadError;
+use crate::connection::frames::{self, Frame};
+use crate::state::{flatten_value, InstanceId, Layer};
+
+/// The write side of rxd, and the owner of this process's hot anchors.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    pub(crate) inner: Arc<HubInner>,
+}
+
+pub(crate) struct HubInner {
+    pub(crate) broker: Arc<dyn Broker>,
+    layers: LayerRegistry,
+    limits: Limits,
+    state: Mutex<HubState>,
+}
+
+#[derive(Default)]
+struct HubState {
+    /// The version of the last event applied.
+    applied: u64,
+    anchors: HashMap<InstanceId, HotAnchor>,
+    /// Instance → the hot anchors whose state contains it.
+    index: HashMap<InstanceId, Vec<InstanceId>>,
+    /// Events that arrived while a cold load ran, by load id.
+    loads: HashMap<u64, Vec<Arc<ChangeEvent>>>,
+    next_id: u64,
+}
+
+struct HotAnchor {
+    state: AnchorState,
+    subscribers: Vec<Subscriber>,
+    /// The initial-state frames for `state.version`, built on first use.
+    snapshot: Option<Arc<[Frame]>>,
+}
+
+struct Subscriber {
+    id: u64,
+    frames: mpsc::Sender<Frame>,
+    overflow: Arc<Notify>,
+}
+
+/// A connection's place on a hot anchor. Dropping it unsubscribes.
+pub(crate) struct Subscription {
+    hub: Hub,
+    id: u64,
+    anchor: InstanceId,
+    /// The initial state: `instances` frames and `ready`.
+    pub(crate) snapshot: Arc<[Frame]>,
+    /// Deltas after the snapshot, in order.
+    pub(crate) frames: mpsc::Receiver<Frame>,
+    /// Notified when the connection fell more than `max_pending_frames`
+    /// behind and was dropped from the anchor.
+    pub(crate) overflow: Arc<Notify>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(&self.anchor, self.id);
+    }
+}
+
+struct Sink(Weak<HubInner>);
+
+impl EventSink for Sink {
+    fn deliver(&self, event: Arc<ChangeEvent>) {
+        if let Some(inner) = self.0.upgrade() {
+            Hub { inner }.apply(event);
+        }
+    }
+}
+
+/// Removes a cold load's event buffer if the load ends early (an error, a
+/// panic, a dropped connection).
+struct LoadGuard<'a> {
+    hub: &'a Hub,
+    id: u64,
+}
+
+impl Drop for LoadGuard<'_> {
+    fn drop(&mut self) {
+        self.hub.inner.state.lock().loads.remove(&self.id);
+    }
+}
+
+impl Hub {
+    pub(crate) fn new(broker: Arc<dyn Broker>, layers: LayerRegistry, limits: Limits) -> Hub {
+        let hub = Hub {
+            inner: Arc::new(HubInner {
+                broker,
+                layers,
+                limits,
+                state: Mutex::new(HubState::default()),
+            }),
+        };
+        hub.inner
+            .broker
+            .attach(Arc::new(Sink(Arc::downgrade(&hub.inner))));
+        hub
+    }
+
+    /// Starts a batch of writes.
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.clone())
+    }
+
+    /// How many anchors are hot in this process.
+    pub fn hot_anchors(&self) -> usize {
+        self.inner.state.lock().anchors.len()
+    }
+
+    /// Applies one change event to every hot anchor it touches.
+    fn apply(&self, event: Arc<ChangeEvent>) {
+        let layers = &self.inner.layers;
+        let mut guard = self.inner.state.lock();
+        let state = &mut *guard;
+        state.applied = event.version;
+        for buffer in state.loads.values_mut() {
+            buffer.push(event.clone());
+        }
+
+        let mut candidates: HashSet<&InstanceId> = HashSet::new();
+        let mut candidate_anchors = |id: &InstanceId| {
+            if let Some(anchors) = state.index.get(id) {
+                candidates.extend(anchors.iter());
+            }
+        };
+        for instance in &event.saved {
+            candidate_anchors(&instance.id);
+            if let Some(link) = layers
+                .get(&instance.id.type_name)
+                .and_then(|l| l.parent.as_ref())
+            {
+                if let Some(key) = instance
+                    .fields
+                    .get(&link.field)
+                    .and_then(crate::Key::from_json)
+                {
+                    candidate_anchors(&InstanceId::new((link.parent)().type_name.clone(), key));
+                }
+            }
+        }
+        for id in &event.deleted {
+            candidate_anchors(id);
+        }
+        let candidates: Vec<InstanceId> = candidates.into_iter().cloned().collect();
+
+        let mut encoded: HashMap<(Vec<InstanceId>, Vec<InstanceId>), Frame> = HashMap::new();
+        for anchor_id in candidates {
+            let Some(hot) = state.anchors.get_mut(&anchor_id) else {
+                continue;
+            };
+            let change = hot.state.apply(&event, layers);
+            if change.is_empty() {
+                continue;
+            }
+            hot.snapshot = None;
+            reindex(&mut state.index, &anchor_id, &change);
+            let content = (
+                change.changed.iter().map(|i| i.id.clone()).collect(),
+                change.removed.clone(),
+            );
+            let frame = encoded
+                .entry(content)
+                .or_insert_with(|| frames::delta(event.version, &change.changed, &change.removed))
+                .clone();
+            hot.subscribers.retain(|s| match s.frames.try_send(frame.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    s.overflow.notify_one();
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
+        }
+    }
+
+    /// Subscribes to the hot anchor `anchor`, or loads it cold with `load`
+    /// first.
+    ///
+    /// A cold load registers an event buffer before it starts, loads without
+    /// holding any lock, then replays what arrived meanwhile: a change that
+    /// commits during the load is never lost.
+    pub(crate) async fn subscribe<F, Fut>(
+        &self,
+        layer: &'static Layer,
+        anchor: InstanceId,
+        load: F,
+    ) -> Result<Subscription, LoadError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Value, LoadError>>,
+    {
+        let (load_id, start) = {
+            let mut state = self.inner.state.lock();
+            if state.anchors.contains_key(&anchor) {
+                return Ok(self.join(&mut state, &anchor));
+            }
+            state.next_id += 1;
+            let id = state.next_id;
+            state.loads.insert(id, Vec::new());
+            (id, state.applied)
+        };
+        let guard = LoadGuard {
+            hub: self,
+            id: load_id,
+        };
+        let value = load().await?;
+        let instances = flatten_value(layer, value, start)?;
+        if instances.first().map(|i| &i.id) != Some(&anchor) {
+            return Err(LoadError::Internal(
+                format!(
+                    "load for {anchor} returned {}",
+                    instances
+                        .first()
+                        .map_or_else(|| "nothing".to_owned(), |i| i.id.to_string())
+                )
+                .into(),
+            ));
+        }
+
+        let mut state = self.inner.state.lock();
+        let buffered = state.loads.remove(&load_id).unwrap_or_default();
+        drop(guard);
+        if !state.anchors.contains_key(&anchor) {
+            let mut anchor_state = AnchorState::new(anchor.clone(), start, instances);
+            for event in &buffered {
+                anchor_state.apply(event, &self.inner.layers);
+            }
+            for id in anchor_state.instances.keys() {
+                state.index.entry(id.clone()).or_default().push(anchor.clone());
+            }
+            state.anchors.insert(
+                anchor.clone(),
+                HotAnchor {
+                    state: anchor_state,
+                    subscribers: Vec::new(),
+                    snapshot: None,
+                },
+            );
+        }
+        Ok(self.join(&mut state, &anchor))
+    }
+
+    /// Adds a subscriber to a hot anchor and returns its snapshot, under the
+    /// same lock, so that no delta falls between the two.
+    fn join(&self, state: &mut HubState, anchor: &InstanceId) -> Subscription {
+        state.next_id += 1;
+        let id = state.next_id;
+        let (tx, rx) = mpsc::channel(self.inner.limits.max_pending_frames.max(1));
+        let overflow = Arc::new(Notify::new());
+        let hot = state
+            .anchors
+            .get_mut(anchor)
+            .expect("join is called for hot anchors only");
+        let snapshot = match &hot.snapshot {
+            Some(frames) => frames.clone(),
+            None => {
+                let frames: Arc<[Frame]> = frames::snapshot(
+                    &hot.state.root,
+                    hot.state.version,
+                    &hot.state.ordered(&self.inner.layers),
+                    self.inner.limits.initial_frame_bytes,
+                )
+                .into();
+                hot.snapshot = Some(frames.clone());
+                frames
+            }
+        };
+        hot.subscribers.push(Subscriber {
+            id,
+            frames: tx,
+            overflow: overflow.clone(),
+        });
+        Subscription {
+            hub: self.clone(),
+            id,
+            anchor: anchor.clone(),
+            snapshot,
+            frames: rx,
+            overflow,
+        }
+    }
+
+    /// Removes a subscriber; an anchor left with none is dropped, with its
+    /// index entries.
+    fn unsubscribe(&self, anchor: &InstanceId, id: u64) {
+        let mut guard = self.inner.state.lock();
+        let state = &mut *guard;
+        let Some(hot) = state.anchors.get_mut(anchor) else {
+            return;
+        };
+        hot.subscribers.retain(|s| s.id != id);
+        if !hot.subscribers.is_empty() {
+            return;
+        }
+        if let Some(hot) = state.anchors.remove(anchor) {
+            for instance in hot.state.instances.keys() {
+                if let Some(anchors) = state.index.get_mut(instance) {
+                    anchors.retain(|a| a != anchor);
+                    if anchors.is_empty() {
+                        state.index.remove(instance);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the reverse index true after a change to one anchor.
+fn reindex(
+    index: &mut HashMap<InstanceId, Vec<InstanceId>>,
+    anchor: &InstanceId,
+    change: &AnchorChange,
+) {
+    for instance in &change.changed {
+        let anchors = index.entry(instance.id.clone()).or_default();
+        if !anchors.contains(anchor) {
+            anchors.push(anchor.clone());
+        }
+    }
+    for id in &change.removed {
+        if let Some(anchors) = index.get_mut(id) {
+            anchors.retain(|a| a != anchor);
+            if anchors.is_empty() {
+                index.remove(id);
+            }
+        }
+    }
+}

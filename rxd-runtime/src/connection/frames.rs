@@ -1,0 +1,109 @@
+//! Encoding of server messages. A frame is encoded once and shared: cloning
+//! a [`Frame`] copies a pointer, not the bytes.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+
+use crate::state::{FlatInstance, InstanceId};
+
+/// An encoded text frame.
+pub(crate) type Frame = Utf8Bytes;
+
+#[derive(Serialize)]
+struct Delta<'a> {
+    r#type: &'static str,
+    v: u64,
+    instances: &'a [Arc<FlatInstance>],
+    deleted: Vec<DeletedRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeletedRef<'a> {
+    #[serde(rename = "_type")]
+    type_name: &'a str,
+    key: &'a crate::Key,
+}
+
+#[derive(Serialize)]
+struct Instances<'a> {
+    r#type: &'static str,
+    instances: &'a [Arc<FlatInstance>],
+}
+
+#[derive(Serialize)]
+struct Ready<'a> {
+    r#type: &'static str,
+    v: u64,
+    anchor: &'a InstanceId,
+}
+
+fn encode(message: &impl Serialize) -> Frame {
+    // Serializing our own plain structs and JSON values cannot fail.
+    let text = serde_json::to_string(message).unwrap_or_else(|_| String::from("{}"));
+    Frame::from(text)
+}
+
+/// `{"type":"delta",...}`.
+pub(crate) fn delta(version: u64, changed: &[Arc<FlatInstance>], removed: &[InstanceId]) -> Frame {
+    encode(&Delta {
+        r#type: "delta",
+        v: version,
+        instances: changed,
+        deleted: removed
+            .iter()
+            .map(|id| DeletedRef {
+                type_name: &id.type_name,
+                key: &id.key,
+            })
+            .collect(),
+    })
+}
+
+/// The initial state: `instances` frames of at most about `budget` bytes
+/// each (a single larger instance gets a frame of its own), then `ready`.
+pub(crate) fn snapshot(
+    anchor: &InstanceId,
+    version: u64,
+    instances: &[Arc<FlatInstance>],
+    budget: usize,
+) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    let mut start = 0;
+    let mut size = 0;
+    for (i, instance) in instances.iter().enumerate() {
+        let len = serde_json::to_vec(&**instance).map_or(0, |b| b.len()) + 1;
+        if size + len > budget && i > start {
+            frames.push(encode(&Instances {
+                r#type: "instances",
+                instances: &instances[start..i],
+            }));
+            start = i;
+            size = 0;
+        }
+        size += len;
+    }
+    if start < instances.len() {
+        frames.push(encode(&Instances {
+            r#type: "instances",
+            instances: &instances[start..],
+        }));
+    }
+    frames.push(encode(&Ready {
+        r#type: "ready",
+        v: version,
+        anchor,
+    }));
+    frames
+}
+
+/// `{"type":"error",...}`: a failed request that keeps the socket open.
+pub(crate) fn error(code: &str, message: &str) -> Frame {
+    encode(&serde_json::json!({"type": "error", "code": code, "message": message}))
+}
+
+/// `{"type":"pong"}`.
+pub(crate) fn pong() -> Frame {
+    Frame::from_static(r#"{"type":"pong"}"#)
+}
