@@ -1,0 +1,586 @@
+//! `#[rxd::channel(state = Board, route = "/ws/boards/{board_id}")]` on an
+//! inherent `impl` block with `connect` and `load`.
+//!
+//! Parse the arguments and the two methods into a [`ChannelIr`] (recording
+//! errors as it goes), then emit the impl block unchanged plus
+//! `impl rxd::Channel`. On errors, the impl block, the errors and a stub
+//! `impl rxd::Channel` (when the state type is known), so that uses of the
+//! channel elsewhere do not add errors of their own.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, Receiver, Type};
+
+use crate::attr::{docs, opt_string, unraw, Errors};
+
+/// The attribute's arguments.
+#[derive(Default)]
+struct Args {
+    state: Option<Type>,
+    route: Option<LitStr>,
+    anchor: Option<Ident>,
+}
+
+/// A checked channel, ready to expand.
+struct ChannelIr<'a> {
+    self_ty: &'a Type,
+    name: String,
+    state: &'a Type,
+    route: &'a LitStr,
+    /// The route parameters in route order, with their `connect` types.
+    params: Vec<(String, &'a Type)>,
+    /// The anchor parameter: its name in the route, its `connect` argument.
+    anchor: (String, &'a Ident, &'a Type),
+    principal: &'a Type,
+    /// `connect`'s parameters after the principal, in the fn's order.
+    connect_args: Vec<(&'a Ident, &'a Type)>,
+    doc: Option<String>,
+}
+
+/// Expands `#[rxd::channel(...)]`.
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = parse_args(args, &mut errors);
+    let imp: ItemImpl = match syn::parse2(item.clone()) {
+        Ok(imp) => imp,
+        Err(_) => {
+            errors.at(
+                Span::call_site(),
+                "#[rxd::channel] goes on an inherent `impl` block with `connect` and `load`",
+            );
+            let mut out = errors.to_compile_error();
+            out.extend(item);
+            return out;
+        }
+    };
+    let ir = parse(&args, &imp, &mut errors);
+    let mut out = imp.to_token_stream();
+    match ir {
+        Some(ir) if errors.is_empty() => out.extend(generate(&ir)),
+        _ => {
+            out.extend(errors.to_compile_error());
+            if let (Some(state), true) = (&args.state, imp.generics.params.is_empty()) {
+                out.extend(stub(&imp.self_ty, state, principal_of(&imp)));
+            }
+        }
+    }
+    out
+}
+
+fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
+    let mut out = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("state") {
+            out.state = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("route") {
+            out.route = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("anchor") {
+            out.anchor = Some(meta.value()?.parse()?);
+        } else {
+            return Err(meta.error(
+                "unknown channel argument; expected `state = Type`, `route = \"/path/{param}\"` or `anchor = param`",
+            ));
+        }
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(args) {
+        errors.push(error);
+    }
+    out
+}
+
+/// A route's `{param}` names, in order; `{*rest}` counts as `rest`, `{{` and
+/// `}}` are literal braces.
+fn route_params(route: &str) -> Result<Vec<String>, String> {
+    let mut params: Vec<String> = Vec::new();
+    let mut rest = route;
+    while let Some(i) = rest.find(['{', '}']) {
+        let (brace, after) = (&rest[i..i + 1], &rest[i + 1..]);
+        if after.starts_with(brace) {
+            rest = &after[1..];
+            continue;
+        }
+        if brace == "}" {
+            return Err("unmatched `}` in the route".to_owned());
+        }
+        let Some(end) = after.find('}') else {
+            return Err("unclosed `{` in the route".to_owned());
+        };
+        let name = after[..end].strip_prefix('*').unwrap_or(&after[..end]);
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "route parameter `{{{}}}` must be a Rust identifier, as it names a `connect` parameter",
+                &after[..end]
+            ));
+        }
+        if params.iter().any(|p| p == name) {
+            return Err(format!("route parameter `{name}` appears twice"));
+        }
+        params.push(name.to_owned());
+        rest = &after[end + 1..];
+    }
+    Ok(params)
+}
+
+fn find_fn<'a>(imp: &'a ItemImpl, name: &str) -> Option<&'a ImplItemFn> {
+    imp.items.iter().find_map(|item| match item {
+        ImplItem::Fn(f) if f.sig.ident == name => Some(f),
+        _ => None,
+    })
+}
+
+/// The `fn name` tokens, to span errors about a whole method.
+fn fn_name(f: &ImplItemFn) -> TokenStream {
+    let (token, ident) = (&f.sig.fn_token, &f.sig.ident);
+    quote!(#token #ident)
+}
+
+fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<ChannelIr<'a>> {
+    if let Some((_, path, _)) = &imp.trait_ {
+        errors.spanned(
+            path,
+            "#[rxd::channel] goes on an inherent `impl` block, not a trait impl",
+        );
+        return None;
+    }
+    if !imp.generics.params.is_empty() {
+        errors.spanned(&imp.generics, "a channel cannot be generic");
+    }
+    let name = match &*imp.self_ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last().map(|s| {
+            if !s.arguments.is_none() {
+                errors.spanned(&s.arguments, "a channel cannot be generic");
+            }
+            unraw(&s.ident)
+        }),
+        _ => None,
+    };
+    let Some(name) = name else {
+        errors.spanned(&imp.self_ty, "a channel is a named struct or enum");
+        return None;
+    };
+
+    let state = args.state.as_ref();
+    if state.is_none() {
+        errors.at(
+            Span::call_site(),
+            "#[rxd::channel] needs the anchor layer: `state = Type`",
+        );
+    }
+    let route = args.route.as_ref();
+    // `None` when the route is missing or malformed: then its parameters
+    // cannot be matched against `connect`'s without spurious errors.
+    let params: Option<Vec<String>> = match route {
+        None => {
+            errors.at(
+                Span::call_site(),
+                "#[rxd::channel] needs the WebSocket route: `route = \"/ws/things/{thing_id}\"`",
+            );
+            None
+        }
+        Some(route) => {
+            let text = route.value();
+            if !text.starts_with('/') {
+                errors.spanned(route, "a channel route starts with `/`");
+            }
+            route_params(&text)
+                .map_err(|message| errors.spanned(route, message))
+                .ok()
+        }
+    };
+
+    let connect = find_fn(imp, "connect");
+    let load = find_fn(imp, "load");
+    let impl_token = imp.impl_token;
+    if connect.is_none() {
+        errors.spanned(
+            impl_token,
+            "this channel has no `connect`: add `async fn connect(ctx: &rxd::Connect, principal: P, <route parameters>) -> Result<Self, rxd::Reject>`",
+        );
+    }
+    if load.is_none() {
+        errors.spanned(
+            impl_token,
+            "this channel has no `load`: add `async fn load(&self, ctx: &rxd::Load) -> Result<State, rxd::LoadError>`",
+        );
+    }
+    let connect = connect.and_then(|f| check_connect(f, errors));
+    if let Some(load) = load {
+        check_load(load, errors);
+    }
+    let (principal, connect_args) = connect?;
+
+    // Route parameters and connect parameters match by name.
+    let (route, params) = (route?, params?);
+    for (ident, _) in &connect_args {
+        if !params.contains(&unraw(ident)) {
+            errors.spanned(
+                ident,
+                format_args!(
+                    "`{ident}` is not a parameter of the route {:?}: every `connect` parameter after the principal is a route parameter",
+                    route.value()
+                ),
+            );
+        }
+    }
+    let mut typed = Vec::new();
+    for param in &params {
+        match connect_args.iter().find(|(ident, _)| unraw(ident) == *param) {
+            Some((ident, ty)) => typed.push((param.clone(), *ident, *ty)),
+            None => errors.spanned(
+                route,
+                format_args!(
+                    "route parameter `{param}` has no `connect` parameter: add `{param}: T` to `connect`"
+                ),
+            ),
+        }
+    }
+
+    let anchor = match &args.anchor {
+        Some(anchor) => match typed.iter().find(|(p, ..)| unraw(anchor) == *p) {
+            Some(found) => Some(found.clone()),
+            None => {
+                if !params.contains(&unraw(anchor)) {
+                    errors.spanned(
+                        anchor,
+                        format_args!(
+                            "`{anchor}` is not a parameter of the route {:?}",
+                            route.value()
+                        ),
+                    );
+                }
+                None
+            }
+        },
+        None => match params.len() {
+            0 => {
+                errors.spanned(
+                    route,
+                    "the route needs a parameter for the anchor's key, as in \"/ws/boards/{board_id}\"",
+                );
+                None
+            }
+            1 => typed.first().cloned(),
+            _ => {
+                let listed: Vec<String> = params.iter().map(|p| format!("`{p}`")).collect();
+                errors.spanned(
+                    route,
+                    format_args!(
+                        "the route has several parameters ({}): name the one that holds the anchor's key, as in `anchor = {}`",
+                        listed.join(", "),
+                        params[params.len() - 1]
+                    ),
+                );
+                None
+            }
+        },
+    };
+    Some(ChannelIr {
+        self_ty: &imp.self_ty,
+        name,
+        state: state?,
+        route,
+        params: typed
+            .iter()
+            .map(|(name, _, ty)| (name.clone(), *ty))
+            .collect(),
+        anchor: anchor?,
+        principal,
+        connect_args,
+        doc: docs(&imp.attrs),
+    })
+}
+
+/// A typed, named parameter: `name: Type`.
+fn named_arg(arg: &FnArg) -> Option<(&Ident, &Type)> {
+    match arg {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(pat) if pat.subpat.is_none() && pat.by_ref.is_none() => {
+                Some((&pat.ident, &*typed.ty))
+            }
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    }
+}
+
+fn is_async(f: &ImplItemFn, errors: &mut Errors) {
+    if f.sig.asyncness.is_none() {
+        errors.spanned(
+            fn_name(f),
+            format_args!("`{}` must be an `async fn`", f.sig.ident),
+        );
+    }
+}
+
+/// The principal type of a `connect` that may have failed other checks.
+fn principal_of(imp: &ItemImpl) -> TokenStream {
+    let principal = find_fn(imp, "connect").and_then(|f| match f.sig.inputs.iter().nth(1) {
+        Some(FnArg::Typed(p)) if !matches!(&*p.ty, Type::Reference(_) | Type::ImplTrait(_)) => {
+            Some(&p.ty)
+        }
+        _ => None,
+    });
+    match principal {
+        Some(ty) => ty.to_token_stream(),
+        None => quote!(()),
+    }
+}
+
+/// Checks `async fn connect(ctx: &Connect, principal: P, params...)`;
+/// returns the principal type and the route-parameter arguments.
+fn check_connect<'a>(
+    f: &'a ImplItemFn,
+    errors: &mut Errors,
+) -> Option<(&'a Type, Vec<(&'a Ident, &'a Type)>)> {
+    is_async(f, errors);
+    if !f.sig.generics.params.is_empty() {
+        errors.spanned(&f.sig.generics, "`connect` cannot be generic");
+    }
+    let mut inputs = f.sig.inputs.iter();
+    if let Some(FnArg::Receiver(receiver)) = f.sig.inputs.first() {
+        errors.spanned(
+            receiver,
+            "`connect` creates the channel, so it takes no `self`: `async fn connect(ctx: &rxd::Connect, principal: P, ...)`",
+        );
+        return None;
+    }
+    let (Some(ctx), Some(principal)) = (inputs.next(), inputs.next()) else {
+        errors.spanned(
+            fn_name(f),
+            "`connect` takes the context and the principal first: `async fn connect(ctx: &rxd::Connect, principal: P, <route parameters>)`",
+        );
+        return None;
+    };
+    if let FnArg::Typed(ctx) = ctx {
+        if !matches!(&*ctx.ty, Type::Reference(r) if r.mutability.is_none()) {
+            errors.spanned(
+                &ctx.ty,
+                "the first parameter of `connect` is the context: `ctx: &rxd::Connect`",
+            );
+        }
+    }
+    let principal = match principal {
+        FnArg::Typed(p) if !matches!(&*p.ty, Type::Reference(_) | Type::ImplTrait(_)) => &*p.ty,
+        FnArg::Typed(p) => {
+            errors.spanned(
+                &p.ty,
+                "the second parameter of `connect` is the principal, by value: the type your Authenticator returns",
+            );
+            return None;
+        }
+        FnArg::Receiver(_) => return None,
+    };
+    // A parameter that is not a plain name would make every route check
+    // below report a mismatch: stop after its own error.
+    let mut ok = true;
+    let mut args = Vec::new();
+    for arg in inputs {
+        match named_arg(arg) {
+            Some(named) => args.push(named),
+            None => {
+                errors.spanned(
+                    arg,
+                    "a route parameter of `connect` is a plain `name: Type`, the name as in the route",
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some((principal, args))
+}
+
+/// Checks `async fn load(&self, ctx: &Load)`.
+fn check_load(f: &ImplItemFn, errors: &mut Errors) {
+    is_async(f, errors);
+    if !f.sig.generics.params.is_empty() {
+        errors.spanned(&f.sig.generics, "`load` cannot be generic");
+    }
+    const SHAPE: &str = "async fn load(&self, ctx: &rxd::Load)";
+    let mut inputs = f.sig.inputs.iter();
+    match inputs.next() {
+        Some(FnArg::Receiver(Receiver {
+            reference: Some(_),
+            mutability: None,
+            colon_token: None,
+            ..
+        })) => {}
+        Some(FnArg::Receiver(receiver)) => errors.spanned(
+            receiver,
+            format_args!("`load` takes `&self`, as the channel stays in use: `{SHAPE}`"),
+        ),
+        _ => errors.spanned(
+            fn_name(f),
+            format_args!("`load` takes `&self` and the context: `{SHAPE}`"),
+        ),
+    }
+    match (inputs.next(), inputs.next()) {
+        (Some(_), None) => {}
+        (None, _) => errors.spanned(
+            &f.sig.inputs,
+            format_args!("`load` takes the context after `&self`: `{SHAPE}`"),
+        ),
+        (Some(_), Some(extra)) => errors.spanned(
+            extra,
+            format_args!("`load` takes only `&self` and the context: `{SHAPE}`"),
+        ),
+    }
+}
+
+fn generate(ir: &ChannelIr) -> TokenStream {
+    let ChannelIr {
+        self_ty,
+        name,
+        state,
+        route,
+        principal,
+        ..
+    } = ir;
+    let params = ir.params.iter().map(|(name, ty)| {
+        let ts = quote_spanned!(ty.span()=> <#ty as ::rxd::TypeScript>::ts_type());
+        quote! {
+            ::rxd::__private::RouteParam { name: #name, ty: #ts }
+        }
+    });
+    let (anchor_param, anchor_ident, anchor_ty) = &ir.anchor;
+    let doc = opt_string(&ir.doc);
+
+    // Our own bindings are hygienic, so a route parameter named `ctx` or
+    // `params` cannot clash with them.
+    let ctx = Ident::new("ctx", Span::mixed_site());
+    let principal_arg = Ident::new("principal", Span::mixed_site());
+    let params_arg = Ident::new("params", Span::mixed_site());
+    let anchor_var = Ident::new("anchor", Span::mixed_site());
+    let channel_var = Ident::new("channel", Span::mixed_site());
+    let parse_params = ir.connect_args.iter().map(|(ident, ty)| {
+        let name = unraw(ident);
+        let parse = quote_spanned!(ty.span()=> #params_arg.parse::<#ty>(#name));
+        quote!(let #ident: #ty = #parse?;)
+    });
+    let anchor_key = quote_spanned! {anchor_ty.span()=>
+        <::rxd::Key as ::core::convert::From<#anchor_ty>>::from(
+            ::core::clone::Clone::clone(&#anchor_ident)
+        )
+    };
+    let call_args = ir.connect_args.iter().map(|(ident, _)| ident);
+
+    quote! {
+        #[automatically_derived]
+        impl ::rxd::Channel for #self_ty {
+            type State = #state;
+            type Principal = #principal;
+
+            fn descriptor() -> ::rxd::__private::ChannelDescriptor {
+                ::rxd::__private::ChannelDescriptor {
+                    name: #name,
+                    route: #route,
+                    params: ::std::vec![#(#params),*],
+                    anchor_param: #anchor_param,
+                    state: <#state as ::rxd::ContextState>::layer,
+                    doc: #doc,
+                }
+            }
+
+            fn rxd_connect(
+                #ctx: ::rxd::Connect,
+                #principal_arg: #principal,
+                #params_arg: ::rxd::channel::RouteParams,
+            ) -> ::rxd::__private::BoxFuture<
+                'static,
+                ::core::result::Result<::rxd::__private::Connected<Self>, ::rxd::Reject>,
+            > {
+                ::std::boxed::Box::pin(async move {
+                    #(#parse_params)*
+                    let #anchor_var = #anchor_key;
+                    let #channel_var = <#self_ty>::connect(&#ctx, #principal_arg, #(#call_args),*)
+                        .await
+                        .map_err(::core::convert::Into::<::rxd::Reject>::into)?;
+                    ::core::result::Result::Ok(::rxd::__private::Connected {
+                        channel: #channel_var,
+                        anchor: #anchor_var,
+                    })
+                })
+            }
+
+            fn rxd_load<'rxd>(
+                &'rxd self,
+                #ctx: &'rxd ::rxd::Load,
+            ) -> ::rxd::__private::BoxFuture<
+                'rxd,
+                ::core::result::Result<#state, ::rxd::LoadError>,
+            > {
+                ::std::boxed::Box::pin(async move {
+                    <#self_ty>::load(self, #ctx)
+                        .await
+                        .map_err(::core::convert::Into::<::rxd::LoadError>::into)
+                })
+            }
+        }
+    }
+}
+
+/// What a failed expansion emits besides its errors.
+fn stub(self_ty: &Type, state: &Type, principal: TokenStream) -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        impl ::rxd::Channel for #self_ty {
+            type State = #state;
+            type Principal = #principal;
+
+            fn descriptor() -> ::rxd::__private::ChannelDescriptor {
+                ::core::unimplemented!("#[rxd::channel] failed")
+            }
+
+            fn rxd_connect(
+                _: ::rxd::Connect,
+                _: Self::Principal,
+                _: ::rxd::channel::RouteParams,
+            ) -> ::rxd::__private::BoxFuture<
+                'static,
+                ::core::result::Result<::rxd::__private::Connected<Self>, ::rxd::Reject>,
+            > {
+                ::core::unimplemented!("#[rxd::channel] failed")
+            }
+
+            fn rxd_load<'rxd>(
+                &'rxd self,
+                _: &'rxd ::rxd::Load,
+            ) -> ::rxd::__private::BoxFuture<'rxd, ::core::result::Result<#state, ::rxd::LoadError>>
+            {
+                ::core::unimplemented!("#[rxd::channel] failed")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_params;
+
+    #[test]
+    fn route_parameters() {
+        assert_eq!(
+            route_params("/ws/boards/{board_id}"),
+            Ok(vec!["board_id".to_owned()])
+        );
+        assert_eq!(
+            route_params("/ws/{org}/b/{id}/{*rest}"),
+            Ok(vec!["org".to_owned(), "id".to_owned(), "rest".to_owned()])
+        );
+        assert_eq!(route_params("/ws/{{literal}}/x"), Ok(vec![]));
+        assert_eq!(route_params("/ws"), Ok(vec![]));
+        assert!(route_params("/ws/{id").is_err());
+        assert!(route_params("/ws/id}").is_err());
+        assert!(route_params("/ws/{}").is_err());
+        assert!(route_params("/ws/{a-b}").is_err());
+        assert!(route_params("/ws/{1a}").is_err());
+        assert!(route_params("/ws/{a}/{a}").is_err());
+    }
+}
