@@ -91,7 +91,9 @@ impl Collector {
                 self.ty(key)?;
                 self.ty(value)
             }
-            TsType::Tuple(items) | TsType::Union(items) => items.iter().try_for_each(|t| self.ty(t)),
+            TsType::Tuple(items) | TsType::Union(items) => {
+                items.iter().try_for_each(|t| self.ty(t))
+            }
             TsType::Object(fields) => fields.iter().try_for_each(|f| self.ty(&f.ty)),
             TsType::Layer(layer) => self.layer(layer()),
             TsType::Named(named) => {

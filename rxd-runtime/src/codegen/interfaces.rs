@@ -18,7 +18,10 @@ pub(super) fn render(model: &Model) -> String {
     let mut blocks: BTreeMap<String, String> = BTreeMap::new();
     for layer in model.layers.values() {
         blocks.insert(layer.type_name.to_string(), nested_interface(layer));
-        blocks.insert(format!("{}Instance", layer.type_name), instance_interface(layer));
+        blocks.insert(
+            format!("{}Instance", layer.type_name),
+            instance_interface(layer),
+        );
     }
     for decl in model.decls.values() {
         blocks.insert(decl.name.to_string(), declaration(decl));
@@ -27,6 +30,10 @@ pub(super) fn render(model: &Model) -> String {
         blocks.insert(JSON_VALUE.to_owned(), JSON_VALUE_DECL.to_owned());
     }
     let mut out = String::from(HEADER);
+    if blocks.is_empty() {
+        // Keep the file a module.
+        out.push_str("\nexport {};\n");
+    }
     for block in blocks.values() {
         out.push('\n');
         out.push_str(block);
@@ -52,7 +59,14 @@ fn nested_interface(layer: &Layer) -> String {
                 }
             }
         };
-        write_property(&mut out, &field.name, field.optional, &ty, field.doc.as_deref(), 1);
+        write_property(
+            &mut out,
+            &field.name,
+            field.optional,
+            &ty,
+            field.doc.as_deref(),
+            1,
+        );
     }
     out.push_str("}\n");
     out
@@ -72,7 +86,12 @@ fn instance_interface(layer: &Layer) -> String {
         layer.type_name
     );
     let _ = writeln!(out, "export interface {}Instance {{", layer.type_name);
-    let _ = writeln!(out, "{}_type: {};", indent(1), string_literal(&layer.type_name));
+    let _ = writeln!(
+        out,
+        "{}_type: {};",
+        indent(1),
+        string_literal(&layer.type_name)
+    );
     let _ = writeln!(out, "{}_v: number;", indent(1));
     for field in &layer.fields {
         let (ty, optional) = match &field.ty {
@@ -87,7 +106,14 @@ fn instance_interface(layer: &Layer) -> String {
                 (ty, false)
             }
         };
-        write_property(&mut out, &field.name, optional, &ty, field.doc.as_deref(), 1);
+        write_property(
+            &mut out,
+            &field.name,
+            optional,
+            &ty,
+            field.doc.as_deref(),
+            1,
+        );
     }
     out.push_str("}\n");
     out
@@ -112,12 +138,24 @@ fn declaration(decl: &TsDecl) -> String {
             let _ = writeln!(out, "export interface {}{params} {{", decl.name);
             for field in fields {
                 let ty = printer.ty(&field.ty, 1);
-                write_property(&mut out, &field.name, field.optional, &ty, field.doc.as_deref(), 1);
+                write_property(
+                    &mut out,
+                    &field.name,
+                    field.optional,
+                    &ty,
+                    field.doc.as_deref(),
+                    1,
+                );
             }
             out.push_str("}\n");
         }
         other => {
-            let _ = writeln!(out, "export type {}{params} = {};", decl.name, printer.ty(other, 0));
+            let _ = writeln!(
+                out,
+                "export type {}{params} = {};",
+                decl.name,
+                printer.ty(other, 0)
+            );
         }
     }
     out

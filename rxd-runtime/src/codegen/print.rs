@@ -292,18 +292,32 @@ impl Printer {
             return "{}".into();
         }
         let printed: Vec<String> = fields.iter().map(|f| self.ty(&f.ty, depth + 1)).collect();
-        let multi_line = fields.iter().any(|f| f.doc.is_some()) || printed.iter().any(|t| t.contains('\n'));
+        let multi_line =
+            fields.iter().any(|f| f.doc.is_some()) || printed.iter().any(|t| t.contains('\n'));
         if !multi_line {
             let props: Vec<String> = fields
                 .iter()
                 .zip(&printed)
-                .map(|(f, t)| format!("{}{}: {t}", property_name(&f.name), if f.optional { "?" } else { "" }))
+                .map(|(f, t)| {
+                    format!(
+                        "{}{}: {t}",
+                        property_name(&f.name),
+                        if f.optional { "?" } else { "" }
+                    )
+                })
                 .collect();
             return format!("{{ {} }}", props.join("; "));
         }
         let mut out = String::from("{\n");
         for (field, ty) in fields.iter().zip(&printed) {
-            write_property(&mut out, &field.name, field.optional, ty, field.doc.as_deref(), depth + 1);
+            write_property(
+                &mut out,
+                &field.name,
+                field.optional,
+                ty,
+                field.doc.as_deref(),
+                depth + 1,
+            );
         }
         out.push_str(&indent(depth));
         out.push('}');
@@ -312,7 +326,14 @@ impl Printer {
 }
 
 /// Appends one property line `name?: T;` with its doc comment.
-pub(super) fn write_property(out: &mut String, name: &str, optional: bool, ty: &str, doc: Option<&str>, depth: usize) {
+pub(super) fn write_property(
+    out: &mut String,
+    name: &str,
+    optional: bool,
+    ty: &str,
+    doc: Option<&str>,
+    depth: usize,
+) {
     write_doc(out, doc, depth);
     let _ = writeln!(
         out,

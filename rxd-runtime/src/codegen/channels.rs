@@ -1,0 +1,382 @@
+//! `<app>.channels.ts`: one `ContextChannel` subclass per channel, with its
+//! route and its model (key and relations of every reachable layer).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::collect::Model;
+use super::print::{
+    indent, is_identifier, is_reserved_word, property_name, string_literal, write_doc, Printer,
+    HEADER,
+};
+use super::CodegenError;
+use crate::channel::ChannelDescriptor;
+use crate::state::{Cardinality, Layer};
+
+/// What the generated file imports from `rxd-client`; no declared name may
+/// be imported beside them.
+pub(super) const CLIENT_NAMES: [&str; 3] = ["ChannelModel", "ChannelOptions", "ContextChannel"];
+
+/// The text of `<app>.channels.ts` for channels sorted by name.
+pub(super) fn render(
+    app_name: &str,
+    channels: &[&ChannelDescriptor],
+    model: &Model,
+) -> Result<String, CodegenError> {
+    let mut printer = Printer::default();
+    let mut classes = Vec::new();
+    for channel in channels {
+        classes.push(class(channel, &mut printer)?);
+    }
+    for name in &printer.refs {
+        if CLIENT_NAMES.contains(&&**name) {
+            return Err(CodegenError::NameCollision {
+                name: name.to_string(),
+                first: model.names.get(&**name).cloned().unwrap_or_default(),
+                second: "rxd-client".to_owned(),
+            });
+        }
+    }
+    let mut out = String::from(HEADER);
+    if !channels.is_empty() {
+        out.push_str("\nimport { ContextChannel, type ChannelModel, type ChannelOptions } from \"rxd-client\";\n");
+    }
+    if !printer.refs.is_empty() {
+        let names: Vec<&str> = printer.refs.iter().map(|n| &**n).collect();
+        let _ = writeln!(
+            out,
+            "import type {{ {} }} from {};",
+            names.join(", "),
+            string_literal(&format!("./{app_name}.interfaces"))
+        );
+    }
+    if channels.is_empty() {
+        // Keep the file a module.
+        out.push_str("\nexport {};\n");
+    }
+    for class in classes {
+        out.push('\n');
+        out.push_str(&class);
+    }
+    Ok(out)
+}
+
+/// One piece of a route template.
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    /// Literal text, braces unescaped.
+    Literal(String),
+    /// `{name}`, or `{*name}` (a wildcard, which may hold slashes).
+    Param { name: String, wildcard: bool },
+}
+
+/// Splits an axum route (`/ws/boards/{board_id}`, `{*rest}`, `{{` and `}}`
+/// for literal braces) into literal text and parameters.
+fn parse_route(route: &str) -> Result<Vec<Segment>, String> {
+    let mut segments = Vec::new();
+    let mut literal = String::new();
+    let mut chars = route.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some('{') | None => return Err("unclosed `{`".to_owned()),
+                        Some(c) => name.push(c),
+                    }
+                }
+                let (name, wildcard) = match name.strip_prefix('*') {
+                    Some(rest) => (rest.to_owned(), true),
+                    None => (name, false),
+                };
+                if name.is_empty() {
+                    return Err("empty parameter `{}`".to_owned());
+                }
+                if !literal.is_empty() {
+                    segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                }
+                segments.push(Segment::Param { name, wildcard });
+            }
+            '}' => return Err("unmatched `}`".to_owned()),
+            c => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        segments.push(Segment::Literal(literal));
+    }
+    Ok(segments)
+}
+
+/// A route parameter name as a TypeScript parameter name.
+///
+/// The rule: `snake_case` becomes `camelCase` (`board_id` → `boardId`: an
+/// underscore or any character that cannot appear in an identifier is
+/// dropped and the next letter upper-cased; the first letter is
+/// lower-cased); a leading digit gets a `_` prefix. A name that is then a
+/// reserved word, one of the constructor's own names (`token`, `options`),
+/// a global the constructor calls (`encodeURIComponent`, `String`), the
+/// class itself, or an earlier parameter's name gets the suffix `Param`
+/// (`token` → `tokenParam`), then `Param2`, `Param3`, ... until it is free.
+pub(super) fn ts_param_names(class: &str, params: &[&str]) -> Vec<String> {
+    let mut taken: BTreeSet<String> = ["token", "options", "encodeURIComponent", "String", class]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut out = Vec::new();
+    for name in params {
+        let mut base = String::new();
+        let mut upper = false;
+        for c in name.chars() {
+            if c.is_ascii_alphanumeric() || c == '$' {
+                if upper && !base.is_empty() {
+                    base.push(c.to_ascii_uppercase());
+                } else if base.is_empty() {
+                    base.push(c.to_ascii_lowercase());
+                } else {
+                    base.push(c);
+                }
+                upper = false;
+            } else {
+                upper = true;
+            }
+        }
+        if base.is_empty() {
+            base.push_str("param");
+        } else if base.starts_with(|c: char| c.is_ascii_digit()) {
+            base.insert(0, '_');
+        }
+        debug_assert!(is_identifier(&base));
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while is_reserved_word(&candidate) || taken.contains(&candidate) {
+            candidate = if n == 1 {
+                format!("{base}Param")
+            } else {
+                format!("{base}Param{n}")
+            };
+            n += 1;
+        }
+        taken.insert(candidate.clone());
+        out.push(candidate);
+    }
+    out
+}
+
+/// Escapes literal route text for a template literal.
+fn template_text(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('`', "\\`")
+        .replace("${", "\\${")
+}
+
+/// The `export class ...` block of one channel.
+fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, CodegenError> {
+    let route_error = |message: String| CodegenError::Route {
+        channel: channel.name.to_owned(),
+        route: channel.route.to_owned(),
+        message,
+    };
+    let segments = parse_route(channel.route).map_err(route_error)?;
+    let param_names: Vec<&str> = channel
+        .params
+        .iter()
+        .map(|p| p.name.trim_start_matches('*'))
+        .collect();
+    for (i, name) in param_names.iter().enumerate() {
+        if param_names[..i].contains(name) {
+            return Err(route_error(format!("parameter `{name}` is listed twice")));
+        }
+        let in_route = segments
+            .iter()
+            .any(|s| matches!(s, Segment::Param { name: n, .. } if n == name));
+        if !in_route {
+            return Err(route_error(format!(
+                "parameter `{name}` is not in the route"
+            )));
+        }
+    }
+    let ts_names = ts_param_names(channel.name, &param_names);
+
+    // The path: a template literal filling every parameter in, encoded.
+    let mut path = String::from("`");
+    for segment in &segments {
+        match segment {
+            Segment::Literal(text) => path.push_str(&template_text(text)),
+            Segment::Param { name, wildcard } => {
+                let Some(i) = param_names.iter().position(|p| p == name) else {
+                    return Err(route_error(format!("route parameter `{name}` has no type")));
+                };
+                let ts = &ts_names[i];
+                if *wildcard {
+                    // A wildcard may span segments: keep its slashes.
+                    let _ = write!(
+                        path,
+                        "${{String({ts}).split(\"/\").map(encodeURIComponent).join(\"/\")}}"
+                    );
+                } else {
+                    let _ = write!(path, "${{encodeURIComponent(String({ts}))}}");
+                }
+            }
+        }
+    }
+    path.push('`');
+
+    let anchor = (channel.state)();
+    let mut out = String::new();
+    write_doc(&mut out, channel.doc.as_deref(), 0);
+    printer.refs.insert(anchor.type_name.clone());
+    let _ = writeln!(
+        out,
+        "export class {} extends ContextChannel<{}> {{",
+        channel.name, anchor.type_name
+    );
+    let _ = writeln!(
+        out,
+        "{}static readonly route = {};",
+        indent(1),
+        string_literal(channel.route)
+    );
+    let _ = writeln!(out, "{}static readonly model: ChannelModel = {{", indent(1));
+    let _ = writeln!(
+        out,
+        "{}anchor: {},",
+        indent(2),
+        string_literal(&anchor.type_name)
+    );
+    let _ = writeln!(out, "{}types: {{", indent(2));
+    for layer in reachable(anchor).values() {
+        let relations: Vec<String> = layer
+            .relations()
+            .map(|(name, relation)| {
+                let cardinality = match relation.cardinality {
+                    Cardinality::Many => "many",
+                    Cardinality::One => "one",
+                    Cardinality::Optional => "optional",
+                };
+                format!(
+                    "{}: {{ type: {}, cardinality: \"{cardinality}\" }}",
+                    property_name(name),
+                    string_literal(&(relation.target)().type_name)
+                )
+            })
+            .collect();
+        let relations = if relations.is_empty() {
+            "{}".to_owned()
+        } else {
+            format!("{{ {} }}", relations.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{}{}: {{ key: {}, relations: {relations} }},",
+            indent(3),
+            property_name(&layer.type_name),
+            string_literal(&layer.key_field)
+        );
+    }
+    let _ = writeln!(out, "{}}},", indent(2));
+    let _ = writeln!(out, "{}}};", indent(1));
+    out.push('\n');
+    let mut args: Vec<String> = channel
+        .params
+        .iter()
+        .zip(&ts_names)
+        .map(|(param, ts)| format!("{ts}: {}", printer.ty(&param.ty, 1)))
+        .collect();
+    args.push("token: string".to_owned());
+    args.push("options?: ChannelOptions".to_owned());
+    let _ = writeln!(out, "{}constructor({}) {{", indent(1), args.join(", "));
+    let _ = writeln!(
+        out,
+        "{}super({path}, token, {}.model, options);",
+        indent(2),
+        channel.name
+    );
+    let _ = writeln!(out, "{}}}", indent(1));
+    out.push_str("}\n");
+    Ok(out)
+}
+
+/// The anchor and every layer its relations reach, by type name.
+fn reachable(anchor: &'static Layer) -> BTreeMap<Arc<str>, &'static Layer> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![anchor];
+    while let Some(layer) = stack.pop() {
+        if found.insert(layer.type_name.clone(), layer).is_none() {
+            stack.extend(layer.relations().map(|(_, r)| (r.target)()));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codegen_route_parsing() {
+        assert_eq!(
+            parse_route("/a/{x}/b{{c}}/{*rest}").unwrap(),
+            vec![
+                Segment::Literal("/a/".into()),
+                Segment::Param {
+                    name: "x".into(),
+                    wildcard: false
+                },
+                Segment::Literal("/b{c}/".into()),
+                Segment::Param {
+                    name: "rest".into(),
+                    wildcard: true
+                },
+            ]
+        );
+        assert!(parse_route("/a/{x").is_err());
+        assert!(parse_route("/a/}").is_err());
+        assert!(parse_route("/a/{}").is_err());
+        assert_eq!(template_text("/a`${b}\\"), "/a\\`\\${b}\\\\");
+    }
+
+    #[test]
+    fn codegen_param_names() {
+        assert_eq!(
+            ts_param_names(
+                "BoardChannel",
+                &[
+                    "board_id",
+                    "token",
+                    "options",
+                    "class",
+                    "9lives",
+                    "tokenParam"
+                ]
+            ),
+            vec![
+                "boardId",
+                "tokenParam",
+                "optionsParam",
+                "classParam",
+                "_9lives",
+                "tokenParamParam"
+            ]
+        );
+        assert_eq!(
+            ts_param_names("C", &["a_b", "aB", "A_b"]),
+            vec!["aB", "aBParam", "aBParam2"]
+        );
+        assert_eq!(
+            ts_param_names("C", &["String", "c", "__x"]),
+            vec!["string", "c", "x"]
+        );
+        assert_eq!(ts_param_names("c", &["c"]), vec!["cParam"]);
+    }
+}
