@@ -1,0 +1,172 @@
+// A channel view: the store of one anchor's state, kept in sync over a lazily opened socket.
+import { Connection } from "./connection";
+import type { ServerMessage } from "./protocol";
+import { StateStore } from "./store";
+import type {
+  ChannelModel,
+  ChannelOptions,
+  ChannelSnapshot,
+  Key,
+  WebSocketConstructor,
+} from "./types";
+
+/**
+ * The base class of the generated channel classes (`class BoardChannel extends ContextChannel<Board>`).
+ *
+ * It follows the `useSyncExternalStore` contract: `subscribe(listener)` returns an
+ * unsubscribe function and `getSnapshot()` returns the same object until something
+ * changed. Both are bound, so they can be passed around as plain functions.
+ *
+ * The socket opens when the first listener subscribes and closes shortly after the
+ * last one leaves; creating a channel costs nothing, so it can live in `useMemo`.
+ */
+export class ContextChannel<S> {
+  /** The channel's route with its parameters filled in, e.g. `/ws/boards/1`. */
+  readonly path: string;
+  private readonly token: string;
+  private readonly options: ChannelOptions;
+  private readonly store: StateStore<S>;
+  private readonly connection: Connection;
+  /** One entry per `subscribe` call, so that subscribing the same function twice counts twice. */
+  private readonly subscriptions = new Set<{ readonly listener: () => void }>();
+  private snapshot: ChannelSnapshot<S> = { state: null, connected: false, error: null };
+  private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private closedForGood = false;
+
+  constructor(path: string, token: string, model: ChannelModel, options: ChannelOptions = {}) {
+    this.path = path;
+    this.token = token;
+    this.options = options;
+    this.store = new StateStore<S>(model);
+    this.connection = new Connection(
+      {
+        resolveUrl: () => channelUrl(path, options.baseUrl),
+        WebSocket: options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
+        reconnect: options.reconnect ?? {},
+        random: options.random ?? Math.random,
+      },
+      {
+        authMessage: () => {
+          const lastVersion = this.store.version;
+          return lastVersion === null
+            ? { type: "auth", token: this.token }
+            : { type: "auth", token: this.token, last_version: lastVersion };
+        },
+        opened: () => {
+          this.store.beginSnapshot();
+        },
+        message: (message) => {
+          this.handleMessage(message);
+        },
+        closed: (error) => {
+          this.update({ connected: false, error: error ?? this.snapshot.error });
+        },
+      },
+    );
+  }
+
+  /** Registers a listener, called after every change; opens the socket for the first one. */
+  readonly subscribe = (listener: () => void): (() => void) => {
+    const subscription = { listener };
+    this.subscriptions.add(subscription);
+    if (this.disconnectTimer !== null) {
+      // A remount right after an unmount (React StrictMode) keeps the same socket.
+      clearTimeout(this.disconnectTimer);
+      this.disconnectTimer = null;
+    }
+    if (!this.closedForGood) this.connection.open();
+
+    return () => {
+      if (!this.subscriptions.delete(subscription)) return;
+      if (this.subscriptions.size === 0 && !this.closedForGood) this.scheduleDisconnect();
+    };
+  };
+
+  readonly getSnapshot = (): ChannelSnapshot<S> => this.snapshot;
+
+  /**
+   * The nested object of one instance, the very object that appears inside `state`
+   * (same identity), or null when the channel does not hold that instance.
+   * `T` is the generated interface of `type`; the caller vouches for it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T names the caller's type of the instance
+  getInstance<T>(type: string, key: Key): T | null {
+    return this.store.getInstance(type, key) as T | null;
+  }
+
+  /** Closes the socket and stops for good: no reconnect, and later subscribers do not reopen it. */
+  close(): void {
+    this.closedForGood = true;
+    if (this.disconnectTimer !== null) {
+      clearTimeout(this.disconnectTimer);
+      this.disconnectTimer = null;
+    }
+    this.connection.disconnect();
+    this.update({ connected: false });
+  }
+
+  private scheduleDisconnect(): void {
+    // Deferred so that an unmount immediately followed by a mount reuses the socket.
+    this.disconnectTimer = setTimeout(() => {
+      this.disconnectTimer = null;
+      if (this.subscriptions.size > 0) return;
+      this.connection.disconnect();
+      this.update({ connected: false });
+    }, 0);
+  }
+
+  private handleMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case "instances":
+        this.store.receiveInstances(message.instances);
+        return;
+      case "ready":
+        this.store.completeSnapshot(message.v, message.anchor);
+        this.connection.markReady();
+        this.update({ state: this.store.state, connected: true, error: null }, true);
+        return;
+      case "delta":
+        if (this.store.applyDelta(message.v, message.instances, message.deleted)) {
+          this.update({ state: this.store.state }, true);
+        }
+        return;
+      case "error":
+        this.options.onError?.(message.error);
+        return;
+      case "pong":
+        return;
+    }
+  }
+
+  /**
+   * Replaces the snapshot when one of its fields changed, then notifies listeners.
+   * `storeChanged` notifies even when the snapshot stayed the same: an instance that
+   * `getInstance` reads may have changed without being reachable from the anchor.
+   */
+  private update(changes: Partial<ChannelSnapshot<S>>, storeChanged = false): void {
+    const next: ChannelSnapshot<S> = { ...this.snapshot, ...changes };
+    const snapshotChanged =
+      next.state !== this.snapshot.state ||
+      next.connected !== this.snapshot.connected ||
+      next.error !== this.snapshot.error;
+    if (snapshotChanged) this.snapshot = next;
+    if (snapshotChanged || storeChanged) {
+      for (const { listener } of [...this.subscriptions]) listener();
+    }
+  }
+}
+
+/** The socket URL of a channel path: `baseUrl` (or the page's host) followed by the path. */
+export function channelUrl(path: string, baseUrl: string | undefined): string {
+  const base = baseUrl ?? defaultBaseUrl();
+  if (base === null) {
+    throw new Error("no baseUrl given and no globalThis.location to derive it from");
+  }
+  return base.replace(/^http(s?):/i, "ws$1:").replace(/\/+$/, "") + path;
+}
+
+function defaultBaseUrl(): string | null {
+  const location = (globalThis as { location?: { protocol: string; host: string } }).location;
+  if (location === undefined || location.host === "") return null;
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}`;
+}

@@ -1,0 +1,19 @@
+// rxd-client: the framework-agnostic core. React bindings live in "rxd-client/react".
+export { ContextChannel } from "./channel";
+export { CloseCode } from "./types";
+export type {
+  ChannelError,
+  ChannelErrorKind,
+  ChannelModel,
+  ChannelOptions,
+  ChannelSnapshot,
+  FlatInstance,
+  InstanceRef,
+  Key,
+  ReconnectOptions,
+  RelationModel,
+  ServerError,
+  TypeModel,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./types";

@@ -1,0 +1,105 @@
+// Messages of docs/PROTOCOL.md, version 1, and their validation.
+import type { FlatInstance, InstanceRef, Key, ServerError } from "./types";
+
+export type ServerMessage =
+  | { readonly type: "instances"; readonly instances: readonly FlatInstance[] }
+  | { readonly type: "ready"; readonly v: number; readonly anchor: InstanceRef }
+  | {
+      readonly type: "delta";
+      readonly v: number;
+      readonly instances: readonly FlatInstance[];
+      readonly deleted: readonly InstanceRef[];
+    }
+  | { readonly type: "error"; readonly error: ServerError }
+  | { readonly type: "pong" };
+
+export type ClientMessage =
+  | { readonly type: "auth"; readonly token: string; readonly last_version?: number }
+  | { readonly type: "ping" };
+
+/** A parsed JSON object whose fields are not checked yet; every field is optional and unknown. */
+type Unchecked<Field extends string> = Partial<Readonly<Record<Field, unknown>>>;
+type UncheckedMessage = Unchecked<"type" | "v" | "instances" | "anchor" | "deleted" | "code" | "message" | "details">;
+type UncheckedInstance = Unchecked<"_type" | "_v" | "key">;
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function isKey(value: unknown): value is Key {
+  return typeof value === "number" || typeof value === "string";
+}
+
+function isFlatInstance(value: unknown): value is FlatInstance {
+  if (!isObject(value)) return false;
+  const fields: UncheckedInstance = value;
+  return typeof fields._type === "string" && typeof fields._v === "number";
+}
+
+function toInstanceRef(value: unknown): InstanceRef | null {
+  if (!isObject(value)) return null;
+  const fields: UncheckedInstance = value;
+  if (typeof fields._type !== "string" || !isKey(fields.key)) return null;
+  return { _type: fields._type, key: fields.key };
+}
+
+/** Keeps the well-formed entries of a list; a malformed entry must not poison the rest. */
+function validEntries<T>(value: unknown, convert: (entry: unknown) => T | null): T[] {
+  if (!Array.isArray(value)) return [];
+  const entries: T[] = [];
+  for (const entry of value) {
+    const converted = convert(entry);
+    if (converted !== null) entries.push(converted);
+  }
+  return entries;
+}
+
+const asFlatInstance = (entry: unknown): FlatInstance | null => (isFlatInstance(entry) ? entry : null);
+
+/**
+ * Parses one text frame. Returns null for anything this client does not understand:
+ * malformed frames, and message types added by later protocol versions (which a
+ * version 1 client is allowed to ignore).
+ */
+export function parseServerMessage(data: unknown): ServerMessage | null {
+  if (typeof data !== "string") return null; // binary frames are not part of the protocol
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!isObject(parsed)) return null;
+  const message: UncheckedMessage = parsed;
+
+  switch (message.type) {
+    case "instances":
+      return { type: "instances", instances: validEntries(message.instances, asFlatInstance) };
+    case "ready": {
+      const anchor = toInstanceRef(message.anchor);
+      if (typeof message.v !== "number" || anchor === null) return null;
+      return { type: "ready", v: message.v, anchor };
+    }
+    case "delta":
+      if (typeof message.v !== "number") return null;
+      return {
+        type: "delta",
+        v: message.v,
+        instances: validEntries(message.instances, asFlatInstance),
+        deleted: validEntries(message.deleted, toInstanceRef),
+      };
+    case "error":
+      return {
+        type: "error",
+        error: {
+          code: typeof message.code === "string" ? message.code : "unknown",
+          message: typeof message.message === "string" ? message.message : "",
+          ...(isObject(message.details) ? { details: message.details as Readonly<Record<string, unknown>> } : {}),
+        },
+      };
+    case "pong":
+      return { type: "pong" };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,272 @@
+// Flat instances in, nested immutable state out, with structural sharing.
+//
+// The store keeps the flat instances of one channel view and rebuilds the nested
+// tree from the anchor on demand. Each instance's nested object is cached; a change
+// invalidates the changed instances and, through a reverse index (child → parents),
+// their ancestors only. Everything else keeps its identity, so React re-renders
+// exactly the components whose data changed, and rebuild cost is proportional to
+// what changed rather than to the size of the state.
+import { isKey } from "./protocol";
+import type { ChannelModel, FlatInstance, InstanceRef, Key, RelationModel, TypeModel } from "./types";
+
+/** `${_type}:${key}`: the identity of an instance within a channel view. */
+export type InstanceId = string;
+
+export function instanceId(type: string, key: Key): InstanceId {
+  return `${type}:${String(key)}`;
+}
+
+/** Fields that are metadata of the flat form and are not part of the nested objects. */
+const METADATA_FIELDS: ReadonlySet<string> = new Set(["_type", "_v"]);
+
+const DEFAULT_TYPE_MODEL: TypeModel = { key: "id", relations: {} };
+
+type NestedObject = Readonly<Record<string, unknown>>;
+
+export class StateStore<S> {
+  private readonly model: ChannelModel;
+  private instances = new Map<InstanceId, FlatInstance>();
+  /** For every referenced instance (present or not), the instances whose relations name it. */
+  private readonly parentsByChild = new Map<InstanceId, Set<InstanceId>>();
+  /** Nested object per instance; an entry exists only while it is up to date. */
+  private readonly nestedCache = new Map<InstanceId, NestedObject>();
+  /** The instances of a snapshot in progress (between the first `instances` and `ready`). */
+  private pendingSnapshot: Map<InstanceId, FlatInstance> | null = null;
+  private anchorId: InstanceId | null = null;
+  private appliedVersion: number | null = null;
+  private currentState: S | null = null;
+
+  constructor(model: ChannelModel) {
+    this.model = model;
+  }
+
+  /** The nested state built from the anchor, or null before the first `ready` or after the anchor was deleted. */
+  get state(): S | null {
+    return this.currentState;
+  }
+
+  /** The `v` of the last applied `ready` or `delta`. */
+  get version(): number | null {
+    return this.appliedVersion;
+  }
+
+  /** Sizes of the internal maps, for tests and debugging: each is bounded by the instances held. */
+  stats(): { instances: number; referencedInstances: number; cachedObjects: number } {
+    return {
+      instances: this.instances.size,
+      referencedInstances: this.parentsByChild.size,
+      cachedObjects: this.nestedCache.size,
+    };
+  }
+
+  /** Starts collecting a new snapshot; what was collected before and not completed is dropped. */
+  beginSnapshot(): void {
+    this.pendingSnapshot = new Map();
+  }
+
+  /** An `instances` message. After a `ready` it starts a new snapshot (a resync). */
+  receiveInstances(instances: readonly FlatInstance[]): void {
+    this.pendingSnapshot ??= new Map();
+    for (const instance of instances) {
+      const id = this.idOf(instance);
+      if (id !== null) this.pendingSnapshot.set(id, instance);
+    }
+  }
+
+  /**
+   * A `ready` message: the collected snapshot replaces everything held so far.
+   * Instances that are equal to the ones held keep their nested objects, so a
+   * resync after a reconnect re-renders only what changed while offline.
+   */
+  completeSnapshot(version: number, anchor: InstanceRef): void {
+    const next = this.pendingSnapshot ?? new Map<InstanceId, FlatInstance>();
+    this.pendingSnapshot = null;
+
+    const touched: InstanceId[] = [];
+    for (const id of this.instances.keys()) {
+      if (!next.has(id)) {
+        this.removeInstance(id);
+        touched.push(id);
+      }
+    }
+    for (const [id, instance] of next) {
+      const held = this.instances.get(id);
+      if (held === undefined || !jsonEqual(held, instance)) {
+        this.putInstance(id, instance);
+        touched.push(id);
+      }
+    }
+    // Swap in the snapshot's own map so that nothing of the old one stays reachable.
+    this.instances = next;
+
+    this.invalidate(touched);
+    this.anchorId = instanceId(anchor._type, anchor.key);
+    this.appliedVersion = version;
+    this.rebuildState();
+  }
+
+  /**
+   * A `delta` message. Returns false when it was ignored: it is not newer than
+   * the last applied version, or it arrived while a snapshot is incomplete.
+   */
+  applyDelta(version: number, instances: readonly FlatInstance[], deleted: readonly InstanceRef[]): boolean {
+    if (this.pendingSnapshot !== null || this.appliedVersion === null || version <= this.appliedVersion) {
+      return false;
+    }
+    const touched: InstanceId[] = [];
+    for (const instance of instances) {
+      const id = this.idOf(instance);
+      if (id === null) continue;
+      this.putInstance(id, instance);
+      touched.push(id);
+    }
+    for (const ref of deleted) {
+      const id = instanceId(ref._type, ref.key);
+      if (this.removeInstance(id)) touched.push(id);
+    }
+    this.invalidate(touched);
+    this.appliedVersion = version;
+    this.rebuildState();
+    return true;
+  }
+
+  /** The nested object of one instance: the same object that appears inside `state`. */
+  getInstance(type: string, key: Key): NestedObject | null {
+    return this.build(instanceId(type, key), new Set());
+  }
+
+  private typeModel(type: string): TypeModel {
+    return this.model.types[type] ?? DEFAULT_TYPE_MODEL;
+  }
+
+  private idOf(instance: FlatInstance): InstanceId | null {
+    const key = instance[this.typeModel(instance._type).key];
+    return isKey(key) ? instanceId(instance._type, key) : null;
+  }
+
+  private putInstance(id: InstanceId, instance: FlatInstance): void {
+    const previous = this.instances.get(id);
+    if (previous !== undefined) this.unlinkChildren(id, previous);
+    this.instances.set(id, instance);
+    for (const childId of this.childIds(instance)) {
+      let parents = this.parentsByChild.get(childId);
+      if (parents === undefined) {
+        parents = new Set();
+        this.parentsByChild.set(childId, parents);
+      }
+      parents.add(id);
+    }
+  }
+
+  /**
+   * Forgets an instance. Parents that still list it keep their edges to it, so
+   * they are invalidated and rebuilt without it (a dangling key is skipped).
+   */
+  private removeInstance(id: InstanceId): boolean {
+    const previous = this.instances.get(id);
+    if (previous === undefined) return false;
+    this.unlinkChildren(id, previous);
+    this.instances.delete(id);
+    return true;
+  }
+
+  private unlinkChildren(parentId: InstanceId, parent: FlatInstance): void {
+    for (const childId of this.childIds(parent)) {
+      const parents = this.parentsByChild.get(childId);
+      if (parents === undefined) continue;
+      parents.delete(parentId);
+      // Drop empty entries so the index never outgrows the references that exist.
+      if (parents.size === 0) this.parentsByChild.delete(childId);
+    }
+  }
+
+  private *childIds(instance: FlatInstance): Generator<InstanceId> {
+    for (const [field, relation] of Object.entries(this.typeModel(instance._type).relations)) {
+      for (const key of relationKeys(relation, instance[field])) {
+        yield instanceId(relation.type, key);
+      }
+    }
+  }
+
+  /** Drops the cached nested objects of the given instances and of all their ancestors. */
+  private invalidate(ids: Iterable<InstanceId>): void {
+    const queue = [...ids];
+    const seen = new Set<InstanceId>();
+    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+      if (seen.has(id)) continue; // also guards against cycles in the data
+      seen.add(id);
+      this.nestedCache.delete(id);
+      const parents = this.parentsByChild.get(id);
+      if (parents !== undefined) queue.push(...parents);
+    }
+  }
+
+  private rebuildState(): void {
+    this.currentState = this.anchorId === null ? null : (this.build(this.anchorId, new Set()) as S | null);
+  }
+
+  /**
+   * Returns the cached nested object or builds it from the flat instance.
+   * `path` holds the instances being built above this one: a relation back to one
+   * of them is a cycle (which a tree should never have) and is cut instead of
+   * recursing forever.
+   */
+  private build(id: InstanceId, path: Set<InstanceId>): NestedObject | null {
+    const cached = this.nestedCache.get(id);
+    if (cached !== undefined) return cached;
+    const instance = this.instances.get(id);
+    if (instance === undefined || path.has(id)) return null;
+
+    path.add(id);
+    const relations = this.typeModel(instance._type).relations;
+    const fields: [string, unknown][] = [];
+    for (const [field, value] of Object.entries(instance)) {
+      if (METADATA_FIELDS.has(field)) continue;
+      const relation = relations[field];
+      fields.push([field, relation === undefined ? value : this.resolveRelation(relation, value, path)]);
+    }
+    // A relation the server left out still gets its empty value, as the interfaces declare it.
+    for (const [field, relation] of Object.entries(relations)) {
+      if (!Object.hasOwn(instance, field)) fields.push([field, this.resolveRelation(relation, undefined, path)]);
+    }
+    path.delete(id);
+
+    // fromEntries defines own properties, so even a field named `__proto__` stays plain data.
+    const nested: NestedObject = Object.freeze(Object.fromEntries(fields));
+    this.nestedCache.set(id, nested);
+    return nested;
+  }
+
+  private resolveRelation(relation: RelationModel, value: unknown, path: Set<InstanceId>): unknown {
+    if (relation.cardinality === "many") {
+      const children: NestedObject[] = [];
+      for (const key of relationKeys(relation, value)) {
+        const child = this.build(instanceId(relation.type, key), path);
+        if (child !== null) children.push(child); // a key without an instance is skipped
+      }
+      return Object.freeze(children);
+    }
+    // `one` and `optional`: a missing instance reads as null rather than crashing.
+    return isKey(value) ? this.build(instanceId(relation.type, value), path) : null;
+  }
+}
+
+function relationKeys(relation: RelationModel, value: unknown): Key[] {
+  if (relation.cardinality === "many") return Array.isArray(value) ? value.filter(isKey) : [];
+  return isKey(value) ? [value] : [];
+}
+
+/** Deep equality of JSON values, used to keep unchanged instances across a resync. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, index) => jsonEqual(item, b[index]));
+  }
+  const aRecord = a as Record<string, unknown>;
+  const bRecord = b as Record<string, unknown>;
+  const aKeys = Object.keys(aRecord);
+  if (aKeys.length !== Object.keys(bRecord).length) return false;
+  return aKeys.every((key) => Object.hasOwn(bRecord, key) && jsonEqual(aRecord[key], bRecord[key]));
+}
