@@ -131,26 +131,31 @@ impl App {
             let app = self.inner.clone();
             let endpoint = endpoint.clone();
             let route = endpoint.descriptor().route;
-            router = router.route(
-                route,
-                get(
-                    move |upgrade: WebSocketUpgrade, params: RawPathParams, headers: HeaderMap| async move {
-                        let params = RouteParams::new(
-                            params
-                                .iter()
-                                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                                .collect(),
-                        );
-                        let token = bearer_token(&headers);
-                        let limits = &app.limits;
-                        upgrade
-                            .max_message_size(limits.max_message_bytes)
-                            .max_frame_size(limits.max_message_bytes)
-                            .read_buffer_size(limits.read_buffer_bytes)
-                            .on_upgrade(move |socket| endpoint.serve(app, socket, params, token))
-                    },
-                ),
-            );
+            router =
+                router.route(
+                    route,
+                    get(
+                        move |upgrade: WebSocketUpgrade,
+                              params: RawPathParams,
+                              headers: HeaderMap| async move {
+                            let params = RouteParams::new(
+                                params
+                                    .iter()
+                                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                                    .collect(),
+                            );
+                            let token = bearer_token(&headers);
+                            let limits = &app.limits;
+                            upgrade
+                                .max_message_size(limits.max_message_bytes)
+                                .max_frame_size(limits.max_message_bytes)
+                                .read_buffer_size(limits.read_buffer_bytes)
+                                .on_upgrade(move |socket| {
+                                    endpoint.serve(app, socket, params, token)
+                                })
+                        },
+                    ),
+                );
         }
         router
     }
@@ -220,9 +225,7 @@ impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
         }
         layers.check_parents()?;
         let limits = self.limits;
-        let broker = self
-            .broker
-            .unwrap_or_else(|| Arc::new(MemoryBroker::new()));
+        let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new()));
         let auth = self
             .auth
             .expect("AppBuilder<P> for a principal P always has an authenticator");

@@ -28,12 +28,12 @@ pub use hub::{Batch, CommitError, Hub};
 pub use state::ts::{TsType, TypeScript};
 pub use state::{ContextState, InstanceId, Key};
 
+/// Turns an `impl` block with `connect` and `load` into a [`Channel`].
+pub use rxd_macros::channel;
 /// Derives [`ContextState`] (and [`TypeScript`]) for one layer of a state tree.
 pub use rxd_macros::ContextState;
 /// Derives [`TypeScript`] for a plain value type used inside state.
 pub use rxd_macros::TypeScript;
-/// Turns an `impl` block with `connect` and `load` into a [`Channel`].
-pub use rxd_macros::channel;
 
 /// Support for the code that `rxd-macros` emits. Not a public API.
 #[doc(hidden)]

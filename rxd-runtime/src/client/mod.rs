@@ -142,12 +142,18 @@ impl Client {
     /// The next server message; [`ServerMessage::Closed`] once the server
     /// closed (and again on every later call).
     pub async fn next(&mut self) -> Result<ServerMessage, ClientError> {
+        match self.next_text().await? {
+            Ok(text) => parse_server_message(&text),
+            Err((code, reason)) => Ok(ServerMessage::Closed { code, reason }),
+        }
+    }
+
+    /// The next text frame as received, or the close code and reason once
+    /// the server closed.
+    pub async fn next_text(&mut self) -> Result<Result<String, (u16, String)>, ClientError> {
         loop {
-            if let Some((code, reason)) = &self.closed {
-                return Ok(ServerMessage::Closed {
-                    code: *code,
-                    reason: reason.clone(),
-                });
+            if let Some(closed) = &self.closed {
+                return Ok(Err(closed.clone()));
             }
             let message = match self.socket.next().await {
                 Some(Ok(message)) => message,
@@ -158,7 +164,7 @@ impl Client {
                 Some(Err(error)) => return Err(error.into()),
             };
             match message {
-                Message::Text(text) => return parse_server_message(&text),
+                Message::Text(text) => return Ok(Ok(text.to_string())),
                 Message::Close(frame) => {
                     self.closed = Some(match frame {
                         Some(f) => (u16::from(f.code), f.reason.to_string()),

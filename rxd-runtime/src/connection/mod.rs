@@ -23,6 +23,9 @@ use crate::channel::{
 use crate::state::{ContextState, InstanceId};
 
 type Sink = SplitSink<WebSocket, Message>;
+
+/// How long the server tries to deliver a close frame.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 type Stream = SplitStream<WebSocket>;
 
 /// Why the server ends a connection: a close code and a human reason.
@@ -89,10 +92,12 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
                     code: ending.close.code(),
                     reason: ending.reason.into(),
                 };
-                // The peer may already be gone; there is no one left to tell.
-                let _ = sink.send(Message::Close(Some(frame))).await;
+                // The peer may be gone or not reading (a too-slow client):
+                // telling it is worth a bounded wait, not a stuck task.
+                let close = sink.send(Message::Close(Some(frame)));
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, close).await;
             }
-            let _ = sink.close().await;
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
         })
     }
 }
@@ -130,16 +135,17 @@ async fn run<C: Channel>(
     })?;
 
     let connect = Connect::new(app.data.clone(), params.clone());
-    let connected = C::rxd_connect(connect, *principal, params)
-        .await
-        .map_err(|reject| match reject {
-            Reject::Forbidden => Ending::new(Close::Forbidden, "forbidden"),
-            Reject::NotFound => Ending::new(Close::NotFound, "not found"),
-            Reject::Internal(error) => {
-                tracing::error!(%error, "connect failed");
-                Ending::new(Close::ServerError, "connect failed")
-            }
-        })?;
+    let connected =
+        C::rxd_connect(connect, *principal, params)
+            .await
+            .map_err(|reject| match reject {
+                Reject::Forbidden => Ending::new(Close::Forbidden, "forbidden"),
+                Reject::NotFound => Ending::new(Close::NotFound, "not found"),
+                Reject::Internal(error) => {
+                    tracing::error!(%error, "connect failed");
+                    Ending::new(Close::ServerError, "connect failed")
+                }
+            })?;
 
     let layer = <C::State as ContextState>::layer();
     let anchor = InstanceId::new(layer.type_name.clone(), connected.anchor);
@@ -229,7 +235,12 @@ fn read_failed(error: axum::Error) -> Result<(), Ending> {
 
 /// Parses a client message: a JSON object with a string `type`.
 fn parse(text: &str) -> Result<(String, serde_json::Map<String, Value>), Ending> {
-    let malformed = || Ending::new(Close::ProtocolError, "expected a JSON object with a \"type\"");
+    let malformed = || {
+        Ending::new(
+            Close::ProtocolError,
+            "expected a JSON object with a \"type\"",
+        )
+    };
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
         return Err(malformed());
     };

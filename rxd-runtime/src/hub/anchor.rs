@@ -69,7 +69,10 @@ impl AnchorState {
         let relation = parent_layer
             .field(&link.relation)
             .map(|f| f.name.as_str())?;
-        Some((InstanceId::new(parent_layer.type_name.clone(), key), relation))
+        Some((
+            InstanceId::new(parent_layer.type_name.clone(), key),
+            relation,
+        ))
     }
 
     /// Rewrites one relation field of an instance in the cache.
@@ -143,7 +146,11 @@ impl AnchorState {
             }
             for (name, relation) in layer.relations() {
                 let target = (relation.target)();
-                let keys = instance.fields.get(name).into_iter().flat_map(relation_keys);
+                let keys = instance
+                    .fields
+                    .get(name)
+                    .into_iter()
+                    .flat_map(relation_keys);
                 for key in keys {
                     referenced.insert(InstanceId::new(target.type_name.clone(), key));
                 }
@@ -210,17 +217,18 @@ impl AnchorState {
             .flatten()
             .collect();
         for (parent, relation, cardinality) in holders {
-            let edited = self.edit_relation(&parent, &relation, version, |value| match cardinality {
-                Cardinality::Many => remove_key(value, &key),
-                Cardinality::Optional => {
-                    *value = Value::Null;
-                    true
-                }
-                // A required relation cannot be emptied: it keeps the key
-                // until the app saves the parent with a new one, and the
-                // client treats a dangling key as absent.
-                Cardinality::One => false,
-            });
+            let edited =
+                self.edit_relation(&parent, &relation, version, |value| match cardinality {
+                    Cardinality::Many => remove_key(value, &key),
+                    Cardinality::Optional => {
+                        *value = Value::Null;
+                        true
+                    }
+                    // A required relation cannot be emptied: it keeps the key
+                    // until the app saves the parent with a new one, and the
+                    // client treats a dangling key as absent.
+                    Cardinality::One => false,
+                });
             if edited {
                 touched.insert(&parent);
             }
@@ -243,7 +251,12 @@ impl AnchorState {
             };
             for (name, relation) in layer.relations() {
                 let target = (relation.target)();
-                for key in instance.fields.get(name).into_iter().flat_map(relation_keys) {
+                for key in instance
+                    .fields
+                    .get(name)
+                    .into_iter()
+                    .flat_map(relation_keys)
+                {
                     stack.push(InstanceId::new(target.type_name.clone(), key));
                 }
             }
@@ -276,7 +289,12 @@ impl AnchorState {
             if let Some(layer) = layers.get(&id.type_name) {
                 for (name, relation) in layer.relations() {
                     let target = (relation.target)();
-                    for key in instance.fields.get(name).into_iter().flat_map(relation_keys) {
+                    for key in instance
+                        .fields
+                        .get(name)
+                        .into_iter()
+                        .flat_map(relation_keys)
+                    {
                         queue.push_back(InstanceId::new(target.type_name.clone(), key));
                     }
                 }

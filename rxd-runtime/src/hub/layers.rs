@@ -11,7 +11,9 @@ pub(crate) struct LayerRegistry {
 
 /// Two Rust types claim one instance type name.
 #[derive(Debug, thiserror::Error)]
-#[error("two layers are named {name:?}: {first} and {second}; rename one with #[rxd(name = \"...\")]")]
+#[error(
+    "two layers are named {name:?}: {first} and {second}; rename one with #[rxd(name = \"...\")]"
+)]
 pub struct LayerNameCollision {
     /// The instance type name.
     pub name: Arc<str>,

@@ -108,6 +108,16 @@ struct LoadGuard<'a> {
     id: u64,
 }
 
+impl LoadGuard<'_> {
+    /// Takes the buffered events under the caller's lock and disarms the
+    /// guard (whose drop would take the lock again).
+    fn finish(self, state: &mut HubState) -> Vec<Arc<ChangeEvent>> {
+        let buffered = state.loads.remove(&self.id).unwrap_or_default();
+        std::mem::forget(self);
+        buffered
+    }
+}
+
 impl Drop for LoadGuard<'_> {
     fn drop(&mut self) {
         self.hub.inner.state.lock().loads.remove(&self.id);
@@ -195,14 +205,15 @@ impl Hub {
                 .entry(content)
                 .or_insert_with(|| frames::delta(event.version, &change.changed, &change.removed))
                 .clone();
-            hot.subscribers.retain(|s| match s.frames.try_send(frame.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    s.overflow.notify_one();
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            });
+            hot.subscribers
+                .retain(|s| match s.frames.try_send(frame.clone()) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        s.overflow.notify_one();
+                        false
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                });
         }
     }
 
@@ -251,15 +262,18 @@ impl Hub {
         }
 
         let mut state = self.inner.state.lock();
-        let buffered = state.loads.remove(&load_id).unwrap_or_default();
-        drop(guard);
+        let buffered = guard.finish(&mut state);
         if !state.anchors.contains_key(&anchor) {
             let mut anchor_state = AnchorState::new(anchor.clone(), start, instances);
             for event in &buffered {
                 anchor_state.apply(event, &self.inner.layers);
             }
             for id in anchor_state.instances.keys() {
-                state.index.entry(id.clone()).or_default().push(anchor.clone());
+                state
+                    .index
+                    .entry(id.clone())
+                    .or_default()
+                    .push(anchor.clone());
             }
             state.anchors.insert(
                 anchor.clone(),

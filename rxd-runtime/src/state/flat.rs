@@ -1,6 +1,6 @@
 use std::collections::{HashMap, HashSet};
 
-use serde::{de::DeserializeOwned, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{Cardinality, ContextState, InstanceId, Key, Layer};
@@ -179,10 +179,7 @@ fn flatten_into(
 pub fn rebuild<S: ContextState>(
     root: &Key,
     instances: &HashMap<InstanceId, FlatInstance>,
-) -> Result<S, StateError>
-where
-    S: DeserializeOwned,
-{
+) -> Result<S, StateError> {
     Ok(serde_json::from_value(rebuild_value(
         S::layer(),
         root,

@@ -1,0 +1,92 @@
+//! `board serve` runs the demo; `board makefrontend` writes the TypeScript
+//! that the React app imports.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR]
+  board makefrontend [--out DIR] [--check]";
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve(rest).await,
+        Some("makefrontend") => makefrontend(rest),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+async fn serve(args: &[String]) -> Result<ExitCode> {
+    let addr = flag(args, "--addr").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let url = flag(args, "--db").unwrap_or_else(|| "sqlite::memory:".into());
+    let frontend = flag(args, "--frontend").map(PathBuf::from);
+    let db = board::db::open(&url).await?;
+    let app = board::app(db.clone());
+    let router = board::router(&app, db, frontend.as_deref());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let local = listener.local_addr()?;
+    // The first line is read by the browser tests and `cargo xtask demo`.
+    println!("listening on http://{local}");
+    println!("open http://{local}/?token=ada-token (Ada sees both boards; grace-token sees board 1; linus-token sees none)");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn makefrontend(args: &[String]) -> Result<ExitCode> {
+    let out = flag(args, "--out").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("frontend/src/generated")
+    });
+    let check = args.iter().any(|a| a == "--check");
+    // The registry needs a pool to exist, not to connect.
+    let db = sqlx::SqlitePool::connect_lazy("sqlite::memory:")?;
+    let app = board::app(db);
+    let mode = if check {
+        rxd::codegen::Mode::Check
+    } else {
+        rxd::codegen::Mode::Write
+    };
+    let report = rxd::codegen::write_frontend("board", &app.channels(), &out, mode)?;
+    if check && !report.changed.is_empty() {
+        eprintln!("{}", report.diff);
+        eprintln!("stale generated files; run `cargo xtask makefrontend`:");
+        for path in &report.changed {
+            eprintln!("  {}", path.display());
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    for path in &report.changed {
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
