@@ -84,6 +84,18 @@ pub enum BuildError {
     /// Two Rust types claim one instance type name.
     #[error(transparent)]
     LayerName(#[from] LayerNameCollision),
+    /// A plain field holds a layer inside a type that is not `Vec<T>`,
+    /// `Option<T>` or `T` (`Box<Card>`, `Option<Vec<Card>>`, a map): it
+    /// would be sent inline instead of as instances.
+    #[error("{layer}.{field}: a state layer may nest another only as Vec<T>, Option<T> or T; {nested} is inside another type")]
+    HiddenLayer {
+        /// The layer's Rust path.
+        layer: String,
+        /// The field.
+        field: String,
+        /// The nested layer's Rust name.
+        nested: &'static str,
+    },
     /// A `#[rxd(parent = ...)]` names a field that does not nest this layer.
     #[error("{child}: #[rxd(parent = {parent}::{relation})] does not name a relation to {child}")]
     BadParent {
@@ -224,6 +236,7 @@ impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
             layers.add((descriptor.state)())?;
         }
         layers.check_parents()?;
+        layers.check_no_hidden_layers()?;
         let limits = self.limits;
         let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new()));
         let auth = self
@@ -255,6 +268,24 @@ impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
 }
 
 impl LayerRegistry {
+    /// No plain field carries a layer inside another type.
+    fn check_no_hidden_layers(&self) -> Result<(), BuildError> {
+        for layer in self.all() {
+            for field in &layer.fields {
+                if let FieldType::Value(ts) = &field.ty {
+                    if let Some(nested) = ts.nested_layer() {
+                        return Err(BuildError::HiddenLayer {
+                            layer: layer.rust_path.clone(),
+                            field: field.name.clone(),
+                            nested: nested.rust_name,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every parent link names a relation of its parent that nests the
     /// child's layer.
     fn check_parents(&self) -> Result<(), BuildError> {

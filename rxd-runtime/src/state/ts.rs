@@ -88,6 +88,22 @@ impl TsType {
     pub fn nullable(inner: TsType) -> TsType {
         TsType::Union(vec![inner, TsType::Null])
     }
+
+    /// The first layer nested anywhere inside this type, not looking into
+    /// named declarations (which are plain value types).
+    pub fn nested_layer(&self) -> Option<&'static Layer> {
+        match self {
+            TsType::Layer(layer) => Some(layer()),
+            TsType::Array(inner) => inner.nested_layer(),
+            TsType::Record(key, value) => key.nested_layer().or_else(|| value.nested_layer()),
+            TsType::Tuple(items) | TsType::Union(items) => {
+                items.iter().find_map(TsType::nested_layer)
+            }
+            TsType::Object(fields) => fields.iter().find_map(|f| f.ty.nested_layer()),
+            TsType::Named(named) => named.args.iter().find_map(TsType::nested_layer),
+            _ => None,
+        }
+    }
 }
 
 /// A Rust type whose serde JSON has a known TypeScript type.
