@@ -313,3 +313,44 @@ async fn random_writes_converge_on_every_client() {
         converge(&server, *board, client, state).await;
     }
 }
+
+#[tokio::test]
+async fn a_batch_is_one_delta_where_the_last_save_wins_and_a_dropped_batch_sends_nothing() {
+    let server = TestServer::start().await;
+    let (mut client, mut state) = watch(&server, 1, "ada-token").await;
+    let hub = server.app.hub();
+    let mut card = state.rebuild::<Board>().unwrap().unwrap().columns[0].cards[0].clone();
+
+    let mut dropped = hub.batch();
+    card.title = "never sent".into();
+    dropped.save(&card).unwrap();
+    drop(dropped);
+
+    let mut batch = hub.batch();
+    for i in 0..5 {
+        card.title = format!("save {i}");
+        batch.save(&card).unwrap();
+    }
+    batch.commit().await.unwrap();
+    // The empty batch commits nothing.
+    assert_eq!(hub.batch().commit().await.unwrap(), None);
+
+    // A ping after the commits: everything sent before it is already queued.
+    client.send_json(&json!({"type": "ping"})).await.unwrap();
+    let mut deltas = Vec::new();
+    loop {
+        match client.next_within(WAIT).await.unwrap() {
+            ServerMessage::Pong => break,
+            message => {
+                state.apply(&message).unwrap();
+                deltas.push(message);
+            }
+        }
+    }
+    assert_eq!(deltas.len(), 1, "{deltas:?}");
+    let ServerMessage::Delta { instances, .. } = &deltas[0] else {
+        panic!("{deltas:?}")
+    };
+    assert_eq!(instances.len(), 1);
+    assert_eq!(instances[0]["title"], "save 4");
+}

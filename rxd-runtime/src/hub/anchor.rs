@@ -114,6 +114,14 @@ impl AnchorState {
                 continue;
             };
             let previous = self.instances.get(&instance.id).cloned();
+            if previous
+                .as_ref()
+                .is_some_and(|p| p.fields == instance.fields)
+            {
+                // Saved again as it was (an assignee saved with its card):
+                // nothing to send, and no client object to renew.
+                continue;
+            }
             let new_parent = Self::linked_parent(layer, instance);
             let belongs = previous.is_some()
                 || referenced.contains(&instance.id)
@@ -144,21 +152,11 @@ impl AnchorState {
                 }
                 shape_changed = true;
             }
-            for (name, relation) in layer.relations() {
-                let target = (relation.target)();
-                let keys = instance
-                    .fields
-                    .get(name)
-                    .into_iter()
-                    .flat_map(relation_keys);
-                for key in keys {
-                    referenced.insert(InstanceId::new(target.type_name.clone(), key));
-                }
-                let before = previous.as_ref().and_then(|p| p.fields.get(name));
-                if before != instance.fields.get(name) {
-                    shape_changed = true;
-                }
-            }
+            referenced.extend(children(layer, instance));
+            let relations_differ = layer.relations().any(|(name, _)| {
+                previous.as_ref().and_then(|p| p.fields.get(name)) != instance.fields.get(name)
+            });
+            shape_changed |= relations_differ;
             self.instances.insert(instance.id.clone(), instance.clone());
             touched.insert(&instance.id);
         }
@@ -237,30 +235,11 @@ impl AnchorState {
 
     /// Drops instances no longer reachable from the root and returns them.
     fn collect_unreachable(&mut self, layers: &LayerRegistry) -> Vec<InstanceId> {
-        let mut reachable: HashSet<InstanceId> = HashSet::new();
-        let mut stack = vec![self.root.clone()];
-        while let Some(id) = stack.pop() {
-            let Some(instance) = self.instances.get(&id) else {
-                continue;
-            };
-            if !reachable.insert(id) {
-                continue;
-            }
-            let Some(layer) = layers.get(&instance.id.type_name) else {
-                continue;
-            };
-            for (name, relation) in layer.relations() {
-                let target = (relation.target)();
-                for key in instance
-                    .fields
-                    .get(name)
-                    .into_iter()
-                    .flat_map(relation_keys)
-                {
-                    stack.push(InstanceId::new(target.type_name.clone(), key));
-                }
-            }
-        }
+        let reachable: HashSet<InstanceId> = self
+            .ordered(layers)
+            .into_iter()
+            .map(|i| i.id.clone())
+            .collect();
         let unreachable: Vec<InstanceId> = self
             .instances
             .keys()
@@ -273,8 +252,8 @@ impl AnchorState {
         unreachable
     }
 
-    /// Instances in a stable order, root first then breadth-first, so that
-    /// snapshots are reproducible.
+    /// The instances reachable from the root, root first then
+    /// breadth-first: a reproducible snapshot order.
     pub(crate) fn ordered(&self, layers: &LayerRegistry) -> Vec<Arc<FlatInstance>> {
         let mut out = Vec::with_capacity(self.instances.len());
         let mut seen = HashSet::new();
@@ -287,22 +266,28 @@ impl AnchorState {
                 continue;
             };
             if let Some(layer) = layers.get(&id.type_name) {
-                for (name, relation) in layer.relations() {
-                    let target = (relation.target)();
-                    for key in instance
-                        .fields
-                        .get(name)
-                        .into_iter()
-                        .flat_map(relation_keys)
-                    {
-                        queue.push_back(InstanceId::new(target.type_name.clone(), key));
-                    }
-                }
+                queue.extend(children(layer, instance));
             }
             out.push(instance.clone());
         }
         out
     }
+}
+
+/// The instances that `instance`'s relation fields name.
+fn children<'a>(
+    layer: &'static Layer,
+    instance: &'a FlatInstance,
+) -> impl Iterator<Item = InstanceId> + 'a {
+    layer.relations().flat_map(move |(name, relation)| {
+        let target = (relation.target)().type_name.clone();
+        instance
+            .fields
+            .get(name)
+            .into_iter()
+            .flat_map(relation_keys)
+            .map(move |key| InstanceId::new(target.clone(), key))
+    })
 }
 
 /// The keys a relation field holds: a list, one key, or none for `null`.
