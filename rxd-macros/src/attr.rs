@@ -77,15 +77,19 @@ pub enum RxdKey {
     Name,
     /// `#[rxd(rename = "...")]`: the TypeScript name of a value type.
     Rename,
+    /// `#[rxd(ts_input = "...")]`: the TypeScript text of what a field or
+    /// type accepts on input, when it differs from `ts`.
+    TsInput,
 }
 
 impl RxdKey {
-    const ALL: [RxdKey; 5] = [
+    const ALL: [RxdKey; 6] = [
         RxdKey::Key,
         RxdKey::Parent,
         RxdKey::Ts,
         RxdKey::Name,
         RxdKey::Rename,
+        RxdKey::TsInput,
     ];
 
     fn spelling(self) -> &'static str {
@@ -95,6 +99,7 @@ impl RxdKey {
             RxdKey::Ts => "ts",
             RxdKey::Name => "name",
             RxdKey::Rename => "rename",
+            RxdKey::TsInput => "ts_input",
         }
     }
 }
@@ -112,6 +117,8 @@ pub struct RxdAttrs {
     pub name: Option<LitStr>,
     /// `rename = "..."`.
     pub rename: Option<LitStr>,
+    /// `ts_input = "..."`.
+    pub ts_input: Option<LitStr>,
 }
 
 /// `a`, `a or b`, `a, b or c`.
@@ -161,6 +168,7 @@ pub fn rxd_attrs(attrs: &[Attribute], allowed: &[RxdKey], errors: &mut Errors) -
                 RxdKey::Ts => out.ts.replace(meta.value()?.parse()?).is_some(),
                 RxdKey::Name => out.name.replace(meta.value()?.parse()?).is_some(),
                 RxdKey::Rename => out.rename.replace(meta.value()?.parse()?).is_some(),
+                RxdKey::TsInput => out.ts_input.replace(meta.value()?.parse()?).is_some(),
             };
             if duplicate {
                 errors
@@ -191,6 +199,49 @@ impl SpanOfIdent for syn::Path {
 // ---------------------------------------------------------------------------
 // #[serde(...)]
 
+/// Which way the JSON goes: what serde writes (state, action results) or
+/// what it reads (action parameters, write payloads).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dir {
+    /// Serialization: what the server sends.
+    Output,
+    /// Deserialization: what a client may send.
+    Input,
+}
+
+impl Dir {
+    /// Both directions, output first.
+    pub const BOTH: [Dir; 2] = [Dir::Output, Dir::Input];
+}
+
+/// A value for each direction: serde's `serialize` and `deserialize` halves.
+#[derive(Clone, Debug)]
+pub struct Both<T> {
+    /// The serialize half.
+    pub ser: T,
+    /// The deserialize half.
+    pub de: T,
+}
+
+impl<T: Default> Default for Both<T> {
+    fn default() -> Self {
+        Both {
+            ser: T::default(),
+            de: T::default(),
+        }
+    }
+}
+
+impl<T> Both<T> {
+    /// The half for `dir`.
+    pub fn get(&self, dir: Dir) -> &T {
+        match dir {
+            Dir::Output => &self.ser,
+            Dir::Input => &self.de,
+        }
+    }
+}
+
 /// Skips the value of a meta item we do not model: `= expr`, `(...)` or
 /// nothing.
 fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
@@ -218,16 +269,24 @@ fn string_value(meta: &ParseNestedMeta) -> syn::Result<Option<String>> {
     })
 }
 
-/// `= "x"` or `(serialize = "x", deserialize = "y")`: the serialize half.
-fn serialize_value(meta: &ParseNestedMeta) -> syn::Result<Option<String>> {
+/// `= "x"` (both halves) or `(serialize = "x", deserialize = "y")`; a half
+/// not given is `None`.
+fn both_values(meta: &ParseNestedMeta) -> syn::Result<Both<Option<String>>> {
     if meta.input.peek(Token![=]) {
-        return string_value(meta);
+        let value = string_value(meta)?;
+        return Ok(Both {
+            ser: value.clone(),
+            de: value,
+        });
     }
-    let mut out = None;
+    let mut out = Both::default();
     if meta.input.peek(token::Paren) {
         meta.parse_nested_meta(|inner| {
             if inner.path.is_ident("serialize") {
-                out = string_value(&inner)?;
+                out.ser = string_value(&inner)?;
+                Ok(())
+            } else if inner.path.is_ident("deserialize") {
+                out.de = string_value(&inner)?;
                 Ok(())
             } else {
                 skip_value(&inner)
@@ -237,8 +296,22 @@ fn serialize_value(meta: &ParseNestedMeta) -> syn::Result<Option<String>> {
     Ok(out)
 }
 
-fn serialize_rule(meta: &ParseNestedMeta) -> syn::Result<Option<RenameRule>> {
-    Ok(serialize_value(meta)?.and_then(|s| RenameRule::parse(&s)))
+/// Sets each half of `target` that `value` gives.
+fn merge<T>(target: &mut Both<Option<T>>, value: Both<Option<T>>) {
+    if value.ser.is_some() {
+        target.ser = value.ser;
+    }
+    if value.de.is_some() {
+        target.de = value.de;
+    }
+}
+
+fn both_rules(meta: &ParseNestedMeta) -> syn::Result<Both<Option<RenameRule>>> {
+    let values = both_values(meta)?;
+    Ok(Both {
+        ser: values.ser.and_then(|s| RenameRule::parse(&s)),
+        de: values.de.and_then(|s| RenameRule::parse(&s)),
+    })
 }
 
 /// Runs `each` on every item of every `#[serde(...)]`; a malformed attribute
@@ -249,25 +322,57 @@ fn for_each_serde(attrs: &[Attribute], mut each: impl FnMut(&ParseNestedMeta) ->
     }
 }
 
-/// The serde attribute name at `meta`, if it is one of `names`.
-fn which(meta: &ParseNestedMeta, names: &[&'static str]) -> Option<&'static str> {
-    names.iter().copied().find(|n| meta.path.is_ident(n))
+/// Container attributes that make a type serialize or deserialize as
+/// another type's shape (or, for `remote`, another type's impl), with the
+/// directions they affect.
+const FOREIGN: &[(&str, Option<Dir>)] = &[
+    ("from", Some(Dir::Input)),
+    ("try_from", Some(Dir::Input)),
+    ("into", Some(Dir::Output)),
+    ("remote", None),
+];
+
+/// Field and variant attributes whose JSON only user code knows, with the
+/// directions they affect (`None`: both).
+const WITH: &[(&str, Option<Dir>)] = &[
+    ("with", None),
+    ("serialize_with", Some(Dir::Output)),
+    ("deserialize_with", Some(Dir::Input)),
+    ("getter", Some(Dir::Output)),
+];
+
+/// An attribute whose shape cannot be known, with its span.
+pub type Unknowable = (&'static str, Span);
+
+/// Records `meta` in `out` if it is one of `table`'s attributes.
+fn unknowable(
+    meta: &ParseNestedMeta,
+    table: &[(&'static str, Option<Dir>)],
+    out: &mut Both<Option<Unknowable>>,
+) -> syn::Result<bool> {
+    let Some(&(name, dir)) = table.iter().find(|(n, _)| meta.path.is_ident(n)) else {
+        return Ok(false);
+    };
+    let span = meta.path.span_of_ident();
+    if dir != Some(Dir::Input) && out.ser.is_none() {
+        out.ser = Some((name, span));
+    }
+    if dir != Some(Dir::Output) && out.de.is_none() {
+        out.de = Some((name, span));
+    }
+    skip_value(meta)?;
+    Ok(true)
 }
-
-/// Container attributes that make a type serialize as another type's shape
-/// (or, for `remote`, another type's impl).
-const FOREIGN: &[&str] = &["from", "into", "try_from", "remote"];
-
-/// Field and variant attributes whose serialized shape only user code knows.
-const WITH: &[&str] = &["with", "serialize_with", "deserialize_with", "getter"];
 
 /// The serde attributes of a struct or enum.
 #[derive(Default)]
 pub struct SerdeContainer {
-    /// `rename_all` (serialize half).
-    pub rename_all: Option<RenameRule>,
-    /// `rename_all_fields` (serialize half), enums only.
-    pub rename_all_fields: Option<RenameRule>,
+    /// `rename`: the struct's name, written under a struct's `tag`.
+    pub rename: Both<Option<String>>,
+    /// `rename_all`.
+    pub rename_all: Both<Option<RenameRule>>,
+    /// `rename_all_fields`, enums only.
+    pub rename_all_fields: Both<Option<RenameRule>>,
     /// `tag = "..."`.
     pub tag: Option<(String, Span)>,
     /// `content = "..."`.
@@ -276,8 +381,10 @@ pub struct SerdeContainer {
     pub untagged: Option<Span>,
     /// `transparent`.
     pub transparent: Option<Span>,
-    /// `from`, `into`, `try_from`, `remote`.
-    pub foreign: Vec<(&'static str, Span)>,
+    /// `default` or `default = "path"`: every field may be missing on input.
+    pub default: bool,
+    /// `from`, `try_from` (input), `into` (output), `remote` (both).
+    pub foreign: Both<Option<Unknowable>>,
 }
 
 impl SerdeContainer {
@@ -286,10 +393,12 @@ impl SerdeContainer {
         let mut out = SerdeContainer::default();
         for_each_serde(attrs, |meta| {
             let span = meta.path.span_of_ident();
-            if meta.path.is_ident("rename_all") {
-                out.rename_all = serialize_rule(meta)?.or(out.rename_all);
+            if meta.path.is_ident("rename") {
+                merge(&mut out.rename, both_values(meta)?);
+            } else if meta.path.is_ident("rename_all") {
+                merge(&mut out.rename_all, both_rules(meta)?);
             } else if meta.path.is_ident("rename_all_fields") {
-                out.rename_all_fields = serialize_rule(meta)?.or(out.rename_all_fields);
+                merge(&mut out.rename_all_fields, both_rules(meta)?);
             } else if meta.path.is_ident("tag") {
                 out.tag = string_value(meta)?.map(|t| (t, span));
             } else if meta.path.is_ident("content") {
@@ -298,31 +407,53 @@ impl SerdeContainer {
                 out.untagged = Some(span);
             } else if meta.path.is_ident("transparent") {
                 out.transparent = Some(span);
-            } else if let Some(name) = which(meta, FOREIGN) {
-                out.foreign.push((name, span));
+            } else if meta.path.is_ident("default") {
+                out.default = true;
                 skip_value(meta)?;
-            } else {
+            } else if !unknowable(meta, FOREIGN, &mut out.foreign)? {
                 skip_value(meta)?;
             }
             Ok(())
         });
         out
     }
+
+    /// Every attribute whose shape cannot be known, in either direction,
+    /// once.
+    pub fn all_foreign(&self) -> Vec<Unknowable> {
+        let mut all: Vec<Unknowable> = self.foreign.ser.into_iter().collect();
+        if let Some(de) = self.foreign.de {
+            if all.iter().all(|(name, _)| *name != de.0) {
+                all.push(de);
+            }
+        }
+        all
+    }
 }
 
 /// The serde attributes of a field.
 #[derive(Default)]
 pub struct SerdeField {
-    /// `rename` (serialize half).
-    pub rename: Option<String>,
-    /// `skip` or `skip_serializing`: never serialized.
+    /// `rename`.
+    pub rename: Both<Option<String>>,
+    /// `alias`: more names accepted on input.
+    pub aliases: Vec<String>,
+    /// `skip` or `skip_serializing`: never written.
     pub skip: Option<Span>,
-    /// `skip_serializing_if`: sometimes absent.
+    /// `skip` or `skip_deserializing`: never read.
+    pub skip_de: Option<Span>,
+    /// `skip_serializing_if`: sometimes absent on output.
     pub skip_if: bool,
+    /// `skip_serializing_if = "Option::is_none"`: absent exactly when
+    /// `None`, so never `null`.
+    pub skip_if_none: bool,
+    /// `default` or `default = "path"`: may be missing on input.
+    pub default: bool,
     /// `flatten`.
     pub flatten: Option<Span>,
-    /// `with`, `serialize_with`, `deserialize_with` or `getter`.
-    pub with: Option<(&'static str, Span)>,
+    /// `with` (both), `serialize_with`, `getter` (output),
+    /// `deserialize_with` (input).
+    pub with: Both<Option<Unknowable>>,
 }
 
 impl SerdeField {
@@ -332,18 +463,31 @@ impl SerdeField {
         for_each_serde(attrs, |meta| {
             let span = meta.path.span_of_ident();
             if meta.path.is_ident("rename") {
-                out.rename = serialize_value(meta)?.or(out.rename.take());
-            } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
+                merge(&mut out.rename, both_values(meta)?);
+            } else if meta.path.is_ident("alias") {
+                out.aliases.extend(string_value(meta)?);
+            } else if meta.path.is_ident("skip") {
                 out.skip = Some(span);
+                out.skip_de = Some(span);
+            } else if meta.path.is_ident("skip_serializing") {
+                out.skip = Some(span);
+            } else if meta.path.is_ident("skip_deserializing") {
+                out.skip_de = Some(span);
             } else if meta.path.is_ident("skip_serializing_if") {
                 out.skip_if = true;
+                let path = string_value(meta)?.unwrap_or_default();
+                out.skip_if_none = matches!(
+                    path.as_str(),
+                    "Option::is_none"
+                        | "std::option::Option::is_none"
+                        | "core::option::Option::is_none"
+                );
+            } else if meta.path.is_ident("default") {
+                out.default = true;
                 skip_value(meta)?;
             } else if meta.path.is_ident("flatten") {
                 out.flatten = Some(span);
-            } else if let Some(name) = which(meta, WITH) {
-                out.with = out.with.or(Some((name, span)));
-                skip_value(meta)?;
-            } else {
+            } else if !unknowable(meta, WITH, &mut out.with)? {
                 skip_value(meta)?;
             }
             Ok(())
@@ -351,29 +495,60 @@ impl SerdeField {
         out
     }
 
-    /// The serialized name of a field named `ident` under `rule`.
+    /// Whether serde leaves the field out in direction `dir`.
+    pub fn skipped(&self, dir: Dir) -> bool {
+        match dir {
+            Dir::Output => self.skip.is_some(),
+            Dir::Input => self.skip_de.is_some(),
+        }
+    }
+
+    /// The serialized name of a field named `ident` under `rule`, on output.
     pub fn name(&self, ident: &Ident, rule: Option<RenameRule>) -> String {
-        match (&self.rename, rule) {
+        self.name_in(Dir::Output, ident, rule)
+    }
+
+    /// The name of a field named `ident` under `rule` in direction `dir`.
+    pub fn name_in(&self, dir: Dir, ident: &Ident, rule: Option<RenameRule>) -> String {
+        match (self.rename.get(dir), rule) {
             (Some(name), _) => name.clone(),
             (None, Some(rule)) => rule.apply_to_field(&unraw(ident)),
             (None, None) => unraw(ident),
         }
+    }
+
+    /// Every name serde accepts for the field on input: its name, then its
+    /// aliases, without repeats.
+    pub fn input_names(&self, ident: &Ident, rule: Option<RenameRule>) -> Vec<String> {
+        let mut names = vec![self.name_in(Dir::Input, ident, rule)];
+        for alias in &self.aliases {
+            if !names.contains(alias) {
+                names.push(alias.clone());
+            }
+        }
+        names
     }
 }
 
 /// The serde attributes of an enum variant.
 #[derive(Default)]
 pub struct SerdeVariant {
-    /// `rename` (serialize half).
-    pub rename: Option<String>,
-    /// `rename_all` (serialize half): renames the variant's fields.
-    pub rename_all: Option<RenameRule>,
+    /// `rename`.
+    pub rename: Both<Option<String>>,
+    /// `alias`: more names accepted on input.
+    pub aliases: Vec<String>,
+    /// `rename_all`: renames the variant's fields.
+    pub rename_all: Both<Option<RenameRule>>,
     /// `skip` or `skip_serializing`.
     pub skip: bool,
+    /// `skip` or `skip_deserializing`.
+    pub skip_de: bool,
     /// `untagged`: this variant is serialized untagged.
     pub untagged: bool,
+    /// `other`: the variant read for an unknown tag.
+    pub other: bool,
     /// `with`, `serialize_with`, `deserialize_with`.
-    pub with: Option<(&'static str, Span)>,
+    pub with: Both<Option<Unknowable>>,
 }
 
 impl SerdeVariant {
@@ -381,19 +556,24 @@ impl SerdeVariant {
     pub fn parse(attrs: &[Attribute]) -> SerdeVariant {
         let mut out = SerdeVariant::default();
         for_each_serde(attrs, |meta| {
-            let span = meta.path.span_of_ident();
             if meta.path.is_ident("rename") {
-                out.rename = serialize_value(meta)?.or(out.rename.take());
+                merge(&mut out.rename, both_values(meta)?);
+            } else if meta.path.is_ident("alias") {
+                out.aliases.extend(string_value(meta)?);
             } else if meta.path.is_ident("rename_all") {
-                out.rename_all = serialize_rule(meta)?.or(out.rename_all);
-            } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
+                merge(&mut out.rename_all, both_rules(meta)?);
+            } else if meta.path.is_ident("skip") {
                 out.skip = true;
+                out.skip_de = true;
+            } else if meta.path.is_ident("skip_serializing") {
+                out.skip = true;
+            } else if meta.path.is_ident("skip_deserializing") {
+                out.skip_de = true;
             } else if meta.path.is_ident("untagged") {
                 out.untagged = true;
-            } else if let Some(name) = which(meta, WITH) {
-                out.with = out.with.or(Some((name, span)));
-                skip_value(meta)?;
-            } else {
+            } else if meta.path.is_ident("other") {
+                out.other = true;
+            } else if !unknowable(meta, WITH, &mut out.with)? {
                 skip_value(meta)?;
             }
             Ok(())
@@ -401,13 +581,35 @@ impl SerdeVariant {
         out
     }
 
-    /// The serialized name of a variant named `ident` under `rule`.
-    pub fn name(&self, ident: &Ident, rule: Option<RenameRule>) -> String {
-        match (&self.rename, rule) {
+    /// Whether serde leaves the variant out in direction `dir`.
+    pub fn skipped(&self, dir: Dir) -> bool {
+        match dir {
+            Dir::Output => self.skip,
+            Dir::Input => self.skip_de,
+        }
+    }
+
+    /// The name of a variant named `ident` under `rule` in direction `dir`.
+    pub fn name_in(&self, dir: Dir, ident: &Ident, rule: Option<RenameRule>) -> String {
+        match (self.rename.get(dir), rule) {
             (Some(name), _) => name.clone(),
             (None, Some(rule)) => rule.apply_to_variant(&unraw(ident)),
             (None, None) => unraw(ident),
         }
+    }
+
+    /// Every tag serde writes (one) or accepts (its name and aliases) for
+    /// the variant in direction `dir`.
+    pub fn names(&self, dir: Dir, ident: &Ident, rule: Option<RenameRule>) -> Vec<String> {
+        let mut names = vec![self.name_in(dir, ident, rule)];
+        if dir == Dir::Input {
+            for alias in &self.aliases {
+                if !names.contains(alias) {
+                    names.push(alias.clone());
+                }
+            }
+        }
+        names
     }
 }
 

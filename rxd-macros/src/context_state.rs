@@ -27,6 +27,8 @@ struct LayerIr<'a> {
     fields: Vec<FieldIr<'a>>,
     /// The serialized name of the key field, once checked.
     key: Option<String>,
+    /// The output and input object types of the fields, as expressions.
+    objects: [TokenStream; 2],
 }
 
 /// One named field of a layer.
@@ -120,7 +122,7 @@ fn parse<'a>(input: &'a DeriveInput, errors: &mut Errors) -> Option<LayerIr<'a>>
         .chain(serde.content.as_ref().map(|(_, span)| ("content", *span)))
         .chain(serde.untagged.map(|span| ("untagged", span)))
         .chain(serde.transparent.map(|span| ("transparent", span)))
-        .chain(serde.foreign.iter().copied());
+        .chain(serde.all_foreign());
     for (name, span) in plain_object_violations {
         errors.at(
             span,
@@ -136,6 +138,7 @@ fn parse<'a>(input: &'a DeriveInput, errors: &mut Errors) -> Option<LayerIr<'a>>
         .filter_map(|field| parse_field(field, &serde, errors))
         .collect();
     Some(LayerIr {
+        objects: crate::typescript::layer_objects(&input.ident, named, &serde),
         ident: &input.ident,
         type_name: rxd
             .name
@@ -155,18 +158,25 @@ fn parse_field<'a>(
     let ident = field.ident.as_ref()?;
     let rxd = attr::rxd_attrs(
         &field.attrs,
-        &[RxdKey::Key, RxdKey::Parent, RxdKey::Ts],
+        &[RxdKey::Key, RxdKey::Parent, RxdKey::Ts, RxdKey::TsInput],
         errors,
     );
     let serde = SerdeField::parse(&field.attrs);
     if let Some(span) = serde.flatten {
         errors.at(span, "serde(flatten) is not supported in a state layer yet");
     }
-    if let (Some((with, span)), None) = (serde.with, &rxd.ts) {
+    if let (Some((with, span)), None) = (serde.with.ser, &rxd.ts) {
         errors.at(
             span,
             format_args!(
                 "cannot know the TypeScript shape of a field with serde({with}); name it with #[rxd(ts = \"...\")]"
+            ),
+        );
+    } else if let (Some((with, span)), None, None) = (serde.with.de, &rxd.ts, &rxd.ts_input) {
+        errors.at(
+            span,
+            format_args!(
+                "cannot know the TypeScript shape of a field with serde({with}); name it with #[rxd(ts_input = \"...\")]"
             ),
         );
     }
@@ -183,7 +193,7 @@ fn parse_field<'a>(
     Some(FieldIr {
         ident,
         ty: &field.ty,
-        name: serde.name(ident, container.rename_all),
+        name: serde.name(ident, container.rename_all.ser),
         skip: serde.skip,
         optional: serde.skip_if,
         doc: docs(&field.attrs),
@@ -417,6 +427,7 @@ fn expand(layer: &LayerIr) -> TokenStream {
     };
     let doc = opt_string(&layer.doc);
     let names = field_names(layer);
+    let [output_object, input_object] = &layer.objects;
     quote! {
         #[automatically_derived]
         impl ::rxd::ContextState for #ident {
@@ -439,6 +450,40 @@ fn expand(layer: &LayerIr) -> TokenStream {
         impl ::rxd::TypeScript for #ident {
             fn ts_type() -> ::rxd::TsType {
                 ::rxd::TsType::Layer(<#ident as ::rxd::ContextState>::layer)
+            }
+
+            fn ts_input_type() -> ::rxd::TsType {
+                fn __rxd_declare_output() -> ::rxd::__private::TsDecl {
+                    ::rxd::__private::TsDecl {
+                        name: ::std::sync::Arc::from(#type_name),
+                        rust_path: ::std::format!("{}::{}", ::std::module_path!(), #rust_name),
+                        params: ::std::vec::Vec::new(),
+                        ty: #output_object,
+                        doc: #doc,
+                    }
+                }
+
+                fn __rxd_declare_input() -> ::rxd::__private::TsDecl {
+                    ::rxd::__private::TsDecl {
+                        name: ::std::sync::Arc::from(#type_name),
+                        rust_path: ::std::format!(
+                            "{}::{} (its input shape)",
+                            ::std::module_path!(),
+                            #rust_name
+                        ),
+                        params: ::std::vec::Vec::new(),
+                        ty: #input_object,
+                        doc: #doc,
+                    }
+                }
+
+                ::rxd::__private::NamedType::input_ref(
+                    ::rxd::TsType::Layer(<#ident as ::rxd::ContextState>::layer),
+                    #type_name,
+                    ::std::vec::Vec::new(),
+                    __rxd_declare_output,
+                    __rxd_declare_input,
+                )
             }
         }
 

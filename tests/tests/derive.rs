@@ -481,6 +481,9 @@ fn show(ts: &TsType) -> String {
         TsType::Named(named) => named.name.to_string(),
         TsType::Layer(layer) => layer().type_name.to_string(),
         TsType::Raw(text) => text.clone(),
+        TsType::NumericString => "`${number}`".into(),
+        TsType::Param(name) => name.to_string(),
+        TsType::Intersection(items) => items.iter().map(show).collect::<Vec<_>>().join(" & "),
     }
 }
 
@@ -574,7 +577,7 @@ enum Never {}
 fn enum_representations() {
     assert_ts::<External>(
         "External",
-        r#""Unit" | { "new": number } | { "Tuple": [number, string] } | { "Struct": { "a": boolean; "b"?: string | null } }"#,
+        r#""Unit" | { "new": number } | { "Tuple": [number, string] } | { "Struct": { "a": boolean; "b"?: string } }"#,
     );
     assert_ts::<Internal>(
         "Internal",

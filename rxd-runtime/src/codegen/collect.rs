@@ -81,6 +81,8 @@ impl Collector {
             | TsType::Null
             | TsType::Unknown
             | TsType::StringLiteral(_)
+            | TsType::NumericString
+            | TsType::Param(_)
             | TsType::Raw(_) => Ok(()),
             TsType::JsonValue => {
                 self.model.json_value = true;
@@ -91,7 +93,7 @@ impl Collector {
                 self.ty(key)?;
                 self.ty(value)
             }
-            TsType::Tuple(items) | TsType::Union(items) => {
+            TsType::Tuple(items) | TsType::Union(items) | TsType::Intersection(items) => {
                 items.iter().try_for_each(|t| self.ty(t))
             }
             TsType::Object(fields) => fields.iter().try_for_each(|f| self.ty(&f.ty)),

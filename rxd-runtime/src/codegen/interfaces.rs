@@ -132,7 +132,11 @@ fn declaration(decl: &TsDecl) -> String {
     match &decl.ty {
         TsType::Object(fields) => {
             if fields.is_empty() {
-                let _ = writeln!(out, "export interface {}{params} {{}}", decl.name);
+                let _ = writeln!(
+                    out,
+                    "export interface {}{params} {{ [key: string]: never }}",
+                    decl.name
+                );
                 return out;
             }
             let _ = writeln!(out, "export interface {}{params} {{", decl.name);
@@ -159,4 +163,32 @@ fn declaration(decl: &TsDecl) -> String {
         }
     }
     out
+}
+
+/// The declarations that some types need, and the types as they are
+/// written beside them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declarations {
+    /// A module declaring every layer, named type and alias that the types
+    /// refer to, in the format of `<app>.interfaces.ts`.
+    pub text: String,
+    /// Each type, printed as a property type in that module.
+    pub types: Vec<String>,
+}
+
+/// The declarations that `types` need (checked as `generate` checks them:
+/// two Rust types with one TypeScript name are an error), and each type as
+/// text. For tests and tools that type JSON outside a channel.
+pub fn declarations(types: &[TsType]) -> Result<Declarations, super::CodegenError> {
+    let mut collector = super::collect::Collector::default();
+    for ty in types {
+        collector.ty(ty)?;
+    }
+    let model = collector.finish()?;
+    let mut printer = Printer::default();
+    let printed = types.iter().map(|t| printer.ty(t, 0)).collect();
+    Ok(Declarations {
+        text: render(&model),
+        types: printed,
+    })
 }

@@ -16,6 +16,9 @@ pub(super) const JSON_VALUE: &str = "JsonValue";
 /// Its declaration.
 pub(super) const JSON_VALUE_DECL: &str = "export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };\n";
 
+/// An object with no properties: `{}` would accept any value but `null`.
+pub(super) const EMPTY_OBJECT: &str = "{ [key: string]: never }";
+
 /// Whether `s` is an ASCII JavaScript identifier (`[A-Za-z_$][A-Za-z0-9_$]*`).
 pub(super) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
@@ -179,6 +182,10 @@ enum Context {
     UnionMember,
     /// The element of `T[]`.
     ArrayElement,
+    /// One member of `A & B`.
+    IntersectionMember,
+    /// One member of a union that is a member of `A & B`: `A & (B | {})`.
+    IntersectionUnionMember,
 }
 
 /// Prints types, remembering which declared names (layer interfaces, named
@@ -208,6 +215,8 @@ impl Printer {
                 JSON_VALUE.into()
             }
             TsType::StringLiteral(s) => string_literal(s),
+            TsType::NumericString => "`${number}`".into(),
+            TsType::Param(name) => name.to_string(),
             TsType::Array(inner) => {
                 format!("{}[]", self.ty_in(inner, Context::ArrayElement, depth))
             }
@@ -220,8 +229,13 @@ impl Printer {
                 let mut flat = Vec::new();
                 flatten_union(members, &mut flat);
                 let mut printed: Vec<(String, &TsType)> = Vec::new();
+                let member_cx = if cx == Context::IntersectionMember {
+                    Context::IntersectionUnionMember
+                } else {
+                    Context::UnionMember
+                };
                 for member in flat {
-                    let text = self.ty_in(member, Context::UnionMember, depth);
+                    let text = self.ty_in(member, member_cx, depth);
                     if !printed.iter().any(|(t, _)| *t == text) {
                         printed.push((text, member));
                     }
@@ -231,13 +245,26 @@ impl Printer {
                     [(_, only)] => self.ty_in(only, cx, depth),
                     _ => {
                         let texts: Vec<&str> = printed.iter().map(|(t, _)| t.as_str()).collect();
-                        if cx == Context::ArrayElement {
+                        if matches!(cx, Context::ArrayElement | Context::IntersectionMember) {
                             format!("({})", texts.join(" | "))
                         } else {
                             texts.join(" | ")
                         }
                     }
                 }
+            }
+            TsType::Intersection(members) => self.intersection(members, cx, depth),
+            // `{}` accepts any value but `null`: an object that has no
+            // properties is `{ [key: string]: never }`, except where it
+            // only adds nothing to an intersection (a flattened `None`).
+            TsType::Object(fields)
+                if fields.is_empty()
+                    && !matches!(
+                        cx,
+                        Context::IntersectionMember | Context::IntersectionUnionMember
+                    ) =>
+            {
+                EMPTY_OBJECT.into()
             }
             TsType::Object(fields) => self.object(fields, depth),
             TsType::Named(named) => {
@@ -269,6 +296,86 @@ impl Printer {
         }
     }
 
+    /// `A & B`, nested intersections spliced in and repeats dropped. A map
+    /// among the members (`#[serde(flatten)]` of a `HashMap`) holds the
+    /// other members' properties too, so its value type widens to the union
+    /// of its values and theirs (to `unknown` when another member is not an
+    /// inline object, whose properties the printer cannot see).
+    fn intersection(&mut self, members: &[TsType], cx: Context, depth: usize) -> String {
+        let mut flat = Vec::new();
+        flatten_intersection(members, &mut flat);
+        let string_map = |t: &TsType| {
+            matches!(t, TsType::Record(key, _)
+                if matches!(**key, TsType::String | TsType::Number | TsType::NumericString))
+        };
+        let widened: Vec<TsType>;
+        let flat: Vec<&TsType> = if flat.len() > 1 && flat.iter().any(|t| string_map(t)) {
+            // The map's own values first, then the other properties'.
+            let mut values = Vec::new();
+            let mut others = Vec::new();
+            let mut opaque = false;
+            for member in &flat {
+                match member {
+                    TsType::Record(_, value) => values.push((**value).clone()),
+                    TsType::Object(fields) => others.extend(fields.iter().map(|f| f.ty.clone())),
+                    _ => opaque = true,
+                }
+            }
+            values.extend(others);
+            let value = if opaque {
+                TsType::Unknown
+            } else {
+                TsType::Union(values)
+            };
+            widened = flat
+                .iter()
+                .map(|t| match t {
+                    TsType::Record(key, _) if string_map(t) => {
+                        TsType::Record(key.clone(), Box::new(value.clone()))
+                    }
+                    other => (*other).clone(),
+                })
+                .collect();
+            widened.iter().collect()
+        } else {
+            flat
+        };
+        // An empty object adds nothing beside other members.
+        let non_empty: Vec<&TsType> = flat
+            .iter()
+            .copied()
+            .filter(|t| !matches!(t, TsType::Object(fields) if fields.is_empty()))
+            .collect();
+        let flat = if non_empty.is_empty() {
+            flat
+        } else {
+            non_empty
+        };
+        let mut printed: Vec<(String, &TsType)> = Vec::new();
+        for member in flat {
+            let text = self.ty_in(member, Context::IntersectionMember, depth);
+            if !printed.iter().any(|(t, _)| *t == text) {
+                printed.push((text, member));
+            }
+        }
+        match printed.as_slice() {
+            [] => "unknown".into(),
+            [(_, only)] => self.ty_in(only, cx, depth),
+            _ => {
+                let texts: Vec<&str> = printed.iter().map(|(t, _)| t.as_str()).collect();
+                // Parenthesized inside a union too, for the reader.
+                if matches!(
+                    cx,
+                    Context::ArrayElement | Context::UnionMember | Context::IntersectionUnionMember
+                ) {
+                    format!("({})", texts.join(" & "))
+                } else {
+                    texts.join(" & ")
+                }
+            }
+        }
+    }
+
     /// `{ [key: string]: V }` for string (and number) keys, which is what
     /// every JSON object key is; a mapped type `{ [key in K]?: V }` for
     /// narrower keys (an enum's names), since a map need not hold every one.
@@ -276,7 +383,11 @@ impl Printer {
     fn record(&mut self, key: &TsType, value: &TsType, depth: usize) -> String {
         let value = self.ty(value, depth);
         match key {
-            TsType::String | TsType::Number => format!("{{ [key: string]: {value} }}"),
+            // A generic key stands for a type that JSON writes as a string.
+            TsType::String | TsType::Number | TsType::Param(_) => {
+                format!("{{ [key: string]: {value} }}")
+            }
+            TsType::NumericString => format!("{{ [key: `${{number}}`]: {value} }}"),
             TsType::Boolean => format!("{{ [key in \"true\" | \"false\"]?: {value} }}"),
             other => {
                 let key = self.ty(other, depth);
@@ -342,6 +453,16 @@ pub(super) fn write_property(
         property_name(name),
         if optional { "?" } else { "" }
     );
+}
+
+/// The members of an intersection with nested intersections spliced in.
+fn flatten_intersection<'a>(members: &'a [TsType], out: &mut Vec<&'a TsType>) {
+    for member in members {
+        match member {
+            TsType::Intersection(inner) => flatten_intersection(inner, out),
+            other => out.push(other),
+        }
+    }
 }
 
 /// The members of a union with nested unions spliced in.
@@ -415,6 +536,76 @@ mod tests {
             doc: Some(" The x.".into()),
         }]);
         assert_eq!(print(&arr(t)), "{\n  /** The x. */\n  x: number;\n}[]");
+    }
+
+    #[test]
+    fn codegen_print_intersections_params_and_empty_objects() {
+        let object = |names: &[&str]| {
+            TsType::Object(
+                names
+                    .iter()
+                    .map(|n| TsField {
+                        name: (*n).into(),
+                        ty: TsType::Number,
+                        optional: false,
+                        doc: None,
+                    })
+                    .collect(),
+            )
+        };
+        let named = |n: &str| {
+            TsType::Named(crate::state::ts::NamedType {
+                name: Arc::from(n),
+                args: vec![TsType::Param(Arc::from("T"))],
+                declare: || unreachable!("printing does not declare"),
+            })
+        };
+        // Flatten: base & flattened, nested intersections spliced, an
+        // empty base dropped.
+        let t = TsType::Intersection(vec![
+            object(&[]),
+            TsType::Intersection(vec![named("Audit"), object(&["id"])]),
+        ]);
+        assert_eq!(print(&t), "Audit<T> & { id: number }");
+        // A flattened `Option<T>`: `T | {}` keeps `{}` inside the intersection.
+        let t = TsType::Intersection(vec![
+            object(&["id"]),
+            TsType::Union(vec![named("Audit"), object(&[])]),
+        ]);
+        assert_eq!(print(&t), "{ id: number } & (Audit<T> | {})");
+        // Elsewhere an empty object is exactly empty.
+        assert_eq!(print(&object(&[])), "{ [key: string]: never }");
+        assert_eq!(print(&arr(object(&[]))), "{ [key: string]: never }[]");
+        // Intersections are parenthesized in unions and arrays.
+        let inter = TsType::Intersection(vec![object(&["a"]), named("B")]);
+        assert_eq!(
+            print(&TsType::Union(vec![inter.clone(), TsType::Null])),
+            "({ a: number } & B<T>) | null"
+        );
+        assert_eq!(print(&arr(inter)), "({ a: number } & B<T>)[]");
+        // A flattened map holds the other properties too.
+        let t = TsType::Intersection(vec![
+            object(&["id"]),
+            TsType::Record(Box::new(TsType::String), Box::new(TsType::Boolean)),
+        ]);
+        assert_eq!(
+            print(&t),
+            "{ id: number } & { [key: string]: boolean | number }"
+        );
+        let t = TsType::Intersection(vec![
+            named("Audit"),
+            TsType::Record(Box::new(TsType::String), Box::new(TsType::Boolean)),
+        ]);
+        assert_eq!(print(&t), "Audit<T> & { [key: string]: unknown }");
+        // Integer keys as a client sends them; generic keys.
+        let t = TsType::Record(Box::new(TsType::NumericString), Box::new(TsType::String));
+        assert_eq!(print(&t), "{ [key: `${number}`]: string }");
+        let t = TsType::Record(
+            Box::new(TsType::Param(Arc::from("K"))),
+            Box::new(TsType::Param(Arc::from("V"))),
+        );
+        assert_eq!(print(&t), "{ [key: string]: V }");
+        assert_eq!(print(&TsType::Intersection(vec![])), "unknown");
     }
 
     #[test]
