@@ -1,4 +1,5 @@
 // A channel view: the store of one anchor's state, kept in sync over a lazily opened socket.
+import { ActionError, CallTracker } from "./actions";
 import { Connection } from "./connection";
 import type { ServerMessage } from "./protocol";
 import { StateStore } from "./store";
@@ -20,7 +21,7 @@ import type {
  * The socket opens when the first listener subscribes and closes shortly after the
  * last one leaves; creating a channel costs nothing, so it can live in `useMemo`.
  */
-export class ContextChannel<S> {
+export class ContextChannel<S, R = null> {
   /** The channel's route with its parameters filled in, e.g. `/ws/boards/1`. */
   readonly path: string;
   private readonly token: string;
@@ -29,9 +30,10 @@ export class ContextChannel<S> {
   private readonly connection: Connection;
   /** One entry per `subscribe` call, so that subscribing the same function twice counts twice. */
   private readonly subscriptions = new Set<{ readonly listener: () => void }>();
-  private snapshot: ChannelSnapshot<S> = { state: null, connected: false, error: null };
+  private snapshot: ChannelSnapshot<S, R> = { state: null, runtime: null, connected: false, error: null };
   private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private closedForGood = false;
+  private readonly calls = new CallTracker();
 
   constructor(path: string, token: string, model: ChannelModel, options: ChannelOptions = {}) {
     this.path = path;
@@ -43,6 +45,7 @@ export class ContextChannel<S> {
         resolveUrl: () => channelUrl(path, options.baseUrl),
         WebSocket: options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
         reconnect: options.reconnect ?? {},
+        heartbeat: options.heartbeat ?? {},
         random: options.random ?? Math.random,
       },
       {
@@ -59,6 +62,7 @@ export class ContextChannel<S> {
           this.handleMessage(message);
         },
         closed: (error) => {
+          this.calls.disconnected(error !== null);
           this.update({ connected: false, error: error ?? this.snapshot.error });
         },
       },
@@ -82,7 +86,7 @@ export class ContextChannel<S> {
     };
   };
 
-  readonly getSnapshot = (): ChannelSnapshot<S> => this.snapshot;
+  readonly getSnapshot = (): ChannelSnapshot<S, R> => this.snapshot;
 
   /**
    * The nested object of one instance, the very object that appears inside `state`
@@ -94,9 +98,31 @@ export class ContextChannel<S> {
     return this.store.getInstance(type, key) as T | null;
   }
 
+  /**
+   * Calls an action; the generated classes wrap this in one typed method per action.
+   * Resolves with the action's value, rejects with an {@link ActionError}. A call made
+   * while the socket (re)connects is sent once the state is ready; a call needs a
+   * subscriber, since without one there is no socket.
+   */
+  protected call<T>(action: string, args: readonly unknown[]): Promise<T> {
+    if (this.closedForGood || this.snapshot.error !== null) {
+      return Promise.reject(new ActionError("closed", "the channel is closed"));
+    }
+    if (this.subscriptions.size === 0) {
+      return Promise.reject(new ActionError("not_connected", "subscribe to the channel (useChannelState) before calling its actions"));
+    }
+    const send = this.snapshot.connected ? this.sendMessage : null;
+    return this.calls.start(action, args, send) as Promise<T>;
+  }
+
+  private readonly sendMessage = (message: Parameters<Connection["send"]>[0]): void => {
+    this.connection.send(message);
+  };
+
   /** Closes the socket and stops for good: no reconnect, and later subscribers do not reopen it. */
   close(): void {
     this.closedForGood = true;
+    this.calls.disconnected(true);
     if (this.disconnectTimer !== null) {
       clearTimeout(this.disconnectTimer);
       this.disconnectTimer = null;
@@ -111,6 +137,7 @@ export class ContextChannel<S> {
       this.disconnectTimer = null;
       if (this.subscriptions.size > 0) return;
       this.connection.disconnect();
+      this.calls.disconnected(true);
       this.update({ connected: false });
     }, 0);
   }
@@ -124,6 +151,7 @@ export class ContextChannel<S> {
         this.store.completeSnapshot(message.v, message.anchor);
         this.connection.markReady();
         this.update({ state: this.store.state, connected: true, error: null }, true);
+        this.calls.flush(this.sendMessage);
         return;
       case "delta":
         if (this.store.applyDelta(message.v, message.instances, message.deleted)) {
@@ -132,6 +160,18 @@ export class ContextChannel<S> {
         return;
       case "error":
         this.options.onError?.(message.error);
+        return;
+      case "reply":
+        this.calls.settle(
+          message.id,
+          message.ok
+            ? { ok: true, result: message.result }
+            : { ok: false, error: new ActionError(message.error.code, message.error.message, message.error.details) },
+        );
+        return;
+      case "runtime":
+        // The server vouches for the shape: it is the channel's declared runtime type.
+        this.update({ runtime: message.state as R });
         return;
       case "pong":
         return;
@@ -143,10 +183,11 @@ export class ContextChannel<S> {
    * `storeChanged` notifies even when the snapshot stayed the same: an instance that
    * `getInstance` reads may have changed without being reachable from the anchor.
    */
-  private update(changes: Partial<ChannelSnapshot<S>>, storeChanged = false): void {
-    const next: ChannelSnapshot<S> = { ...this.snapshot, ...changes };
+  private update(changes: Partial<ChannelSnapshot<S, R>>, storeChanged = false): void {
+    const next: ChannelSnapshot<S, R> = { ...this.snapshot, ...changes };
     const snapshotChanged =
       next.state !== this.snapshot.state ||
+      next.runtime !== this.snapshot.runtime ||
       next.connected !== this.snapshot.connected ||
       next.error !== this.snapshot.error;
     if (snapshotChanged) this.snapshot = next;

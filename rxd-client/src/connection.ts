@@ -3,6 +3,7 @@ import { parseServerMessage, type ClientMessage, type ServerMessage } from "./pr
 import type {
   ChannelError,
   ChannelErrorKind,
+  HeartbeatOptions,
   ReconnectOptions,
   WebSocketConstructor,
   WebSocketLike,
@@ -48,6 +49,7 @@ export interface ConnectionOptions {
   readonly resolveUrl: () => string;
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly reconnect: ReconnectOptions;
+  readonly heartbeat: HeartbeatOptions | false;
   readonly random: () => number;
 }
 
@@ -58,6 +60,9 @@ export class Connection {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   /** Consecutive connections that ended before a `ready`; drives the backoff. */
   private failedAttempts = 0;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  /** When the current socket last received anything. */
+  private lastHeardAt = 0;
   private finalError: ChannelError | null = null;
 
   constructor(options: ConnectionOptions, events: ConnectionEvents) {
@@ -77,6 +82,12 @@ export class Connection {
       clearTimeout(this.reconnectTimer);
       this.reconnectTimer = null;
     }
+    this.dropSocket();
+  }
+
+  /** Detaches and closes the current socket, if any. */
+  private dropSocket(): void {
+    this.stopHeartbeat();
     const socket = this.socket;
     if (socket === null) return;
     this.socket = null;
@@ -87,6 +98,30 @@ export class Connection {
     socket.onclose = null;
     socket.onerror = null;
     socket.close(NORMAL_CLOSURE);
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    const heartbeat = this.options.heartbeat;
+    if (heartbeat === false) return;
+    const intervalMs = heartbeat.intervalMs ?? 20_000;
+    const timeoutMs = heartbeat.timeoutMs ?? 45_000;
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastHeardAt > timeoutMs) {
+        // The server went silent: take the socket for dead and start over.
+        this.dropSocket();
+        this.scheduleReconnect();
+        this.events.closed(null);
+        return;
+      }
+      this.send({ type: "ping" });
+    }, intervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer === null) return;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
   }
 
   /** The server finished its initial state: the connection works, so the backoff starts over. */
@@ -115,10 +150,13 @@ export class Connection {
     this.socket = socket;
 
     socket.onopen = () => {
+      this.lastHeardAt = Date.now();
+      this.startHeartbeat();
       this.events.opened();
       this.send(this.events.authMessage());
     };
     socket.onmessage = (event) => {
+      this.lastHeardAt = Date.now();
       const message = parseServerMessage(event.data);
       if (message !== null) this.events.message(message);
     };
@@ -126,6 +164,7 @@ export class Connection {
     socket.onerror = () => undefined;
     socket.onclose = (event) => {
       this.socket = null;
+      this.stopHeartbeat();
       const finalKind = FINAL_CLOSES.get(event.code);
       if (finalKind !== undefined) {
         this.fail({ code: event.code, reason: event.reason, kind: finalKind });

@@ -1,4 +1,5 @@
 // rxd-client: the framework-agnostic core. React bindings live in "rxd-client/react".
+export { ActionError } from "./actions";
 export { ContextChannel } from "./channel";
 export { CloseCode } from "./types";
 export type {
@@ -8,6 +9,7 @@ export type {
   ChannelOptions,
   ChannelSnapshot,
   FlatInstance,
+  HeartbeatOptions,
   InstanceRef,
   Key,
   ReconnectOptions,

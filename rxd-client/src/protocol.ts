@@ -1,4 +1,4 @@
-// Messages of docs/PROTOCOL.md, version 1, and their validation.
+// Messages of docs/PROTOCOL.md and their validation.
 import type { FlatInstance, InstanceRef, Key, ServerError } from "./types";
 
 export type ServerMessage =
@@ -11,15 +11,21 @@ export type ServerMessage =
       readonly deleted: readonly InstanceRef[];
     }
   | { readonly type: "error"; readonly error: ServerError }
+  | { readonly type: "reply"; readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly type: "reply"; readonly id: number; readonly ok: false; readonly error: ServerError }
+  | { readonly type: "runtime"; readonly state: unknown }
   | { readonly type: "pong" };
 
 export type ClientMessage =
   | { readonly type: "auth"; readonly token: string; readonly last_version?: number }
+  | { readonly type: "call"; readonly id: number; readonly action: string; readonly args: readonly unknown[] }
   | { readonly type: "ping" };
 
 /** A parsed JSON object whose fields are not checked yet; every field is optional and unknown. */
 type Unchecked<Field extends string> = Partial<Readonly<Record<Field, unknown>>>;
-type UncheckedMessage = Unchecked<"type" | "v" | "instances" | "anchor" | "deleted" | "code" | "message" | "details">;
+type UncheckedMessage = Unchecked<
+  "type" | "v" | "instances" | "anchor" | "deleted" | "code" | "message" | "details" | "id" | "result" | "error" | "state"
+>;
 type UncheckedInstance = Unchecked<"_type" | "_v" | "key">;
 
 function isObject(value: unknown): value is object {
@@ -56,6 +62,15 @@ function validEntries<T>(value: unknown, convert: (entry: unknown) => T | null):
 
 const asFlatInstance = (entry: unknown): FlatInstance | null => (isFlatInstance(entry) ? entry : null);
 
+function toServerError(value: object): ServerError {
+  const fields: Unchecked<"code" | "message" | "details"> = value;
+  return {
+    code: typeof fields.code === "string" ? fields.code : "unknown",
+    message: typeof fields.message === "string" ? fields.message : "",
+    ...(isObject(fields.details) ? { details: fields.details as Readonly<Record<string, unknown>> } : {}),
+  };
+}
+
 /**
  * Parses one text frame. Returns null for anything this client does not understand:
  * malformed frames, and message types added by later protocol versions (which a
@@ -89,14 +104,15 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
         deleted: validEntries(message.deleted, toInstanceRef),
       };
     case "error":
-      return {
-        type: "error",
-        error: {
-          code: typeof message.code === "string" ? message.code : "unknown",
-          message: typeof message.message === "string" ? message.message : "",
-          ...(isObject(message.details) ? { details: message.details as Readonly<Record<string, unknown>> } : {}),
-        },
-      };
+      return { type: "error", error: toServerError(message) };
+    case "reply": {
+      if (typeof message.id !== "number") return null;
+      if (isObject(message.error)) return { type: "reply", id: message.id, ok: false, error: toServerError(message.error) };
+      if (!("result" in message)) return null;
+      return { type: "reply", id: message.id, ok: true, result: message.result };
+    }
+    case "runtime":
+      return "state" in message ? { type: "runtime", state: message.state } : null;
     case "pong":
       return { type: "pong" };
     default:

@@ -4,11 +4,11 @@ import type { ContextChannel } from "./channel";
 import type { ChannelSnapshot, Key } from "./types";
 
 /**
- * The channel's nested state and connection status. Subscribing opens the socket;
+ * The channel's nested state, runtime state and connection status. Subscribing opens the socket;
  * the component re-renders whenever the snapshot changes, and objects of the state
  * whose data did not change keep their identity (so `memo` children skip rendering).
  */
-export function useChannelState<S>(channel: ContextChannel<S>): ChannelSnapshot<S> {
+export function useChannelState<S, R>(channel: ContextChannel<S, R>): ChannelSnapshot<S, R> {
   return useSyncExternalStore(channel.subscribe, channel.getSnapshot, channel.getSnapshot);
 }
 
@@ -20,7 +20,7 @@ export function useChannelState<S>(channel: ContextChannel<S>): ChannelSnapshot<
  * `T` is the generated interface of the instance's type; the caller vouches for it.
  */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T is the caller's type of the instance, as in the generated API
-export function useChannelInstance<T>(channel: ContextChannel<unknown>, type: string, key: Key): T | null {
+export function useChannelInstance<T>(channel: ContextChannel<unknown, unknown>, type: string, key: Key): T | null {
   const getInstance = useCallback(() => channel.getInstance<T>(type, key), [channel, type, key]);
   return useSyncExternalStore(channel.subscribe, getInstance, getInstance);
 }

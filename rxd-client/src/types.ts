@@ -51,6 +51,7 @@ export const CloseCode = {
   NotFound: 4004,
   TooSlow: 4008,
   MessageTooBig: 4009,
+  Timeout: 4010,
   ServerError: 4011,
   TooManyConnections: 4029,
   Revoked: 4030,
@@ -84,8 +85,14 @@ export interface ServerError {
 }
 
 /** What `getSnapshot()` returns; replaced (never mutated) whenever one of its fields changes. */
-export interface ChannelSnapshot<S> {
+export interface ChannelSnapshot<S, R = null> {
   readonly state: S | null;
+  /**
+   * The connection's runtime state (`#[rxd::channel(runtime = R)]`): values the server
+   * sets for this connection alone. Null until the server sent it; it starts over with
+   * every new connection.
+   */
+  readonly runtime: R | null;
   /** True between the `ready` of a connection and its close. */
   readonly connected: boolean;
   readonly error: ChannelError | null;
@@ -122,6 +129,19 @@ export interface ReconnectOptions {
   readonly jitter?: number;
 }
 
+/**
+ * The client's side of heartbeats: it pings the server every `intervalMs`, and a server
+ * that sends nothing for `timeoutMs` is taken for dead: the socket is dropped and the
+ * client reconnects with backoff. (Browsers answer the server's own ping frames by
+ * themselves; this catches the other direction.)
+ */
+export interface HeartbeatOptions {
+  /** Default 20 000 ms. */
+  readonly intervalMs?: number;
+  /** Default 45 000 ms. */
+  readonly timeoutMs?: number;
+}
+
 export interface ChannelOptions {
   /**
    * `ws://host:port` or `wss://host` (an `http(s)://` URL is converted), optionally with a path prefix.
@@ -131,6 +151,8 @@ export interface ChannelOptions {
   /** The WebSocket implementation. Default `globalThis.WebSocket`. */
   readonly WebSocket?: WebSocketConstructor;
   readonly reconnect?: ReconnectOptions;
+  /** Heartbeat timing, or `false` to send none. */
+  readonly heartbeat?: HeartbeatOptions | false;
   /** Source of randomness for the backoff jitter. Default `Math.random`. */
   readonly random?: () => number;
   /** Called for every `{"type": "error"}` message; the state and the socket are unaffected. */

@@ -45,6 +45,11 @@ export class BoardChannel extends ContextChannel<Board> {
   constructor(boardId: number, token: string, options?: ChannelOptions) {
     super(`/ws/boards/${encodeURIComponent(String(boardId))}`, token, BoardChannel.model, options);
   }
+
+  /** Renames a card of this board. */
+  renameCard(cardId: number, title: string): Promise<Card> {
+    return this.call("rename_card", [cardId, title]);
+  }
 }
 
 export const board = (v: number, columns: number[], extra: object = {}): FlatInstance => ({

@@ -57,7 +57,7 @@ describe("connecting", () => {
     socket.accept();
     socket.deliver({ type: "instances", instances: initialInstances().slice(0, 4) });
     socket.deliver({ type: "instances", instances: initialInstances().slice(4) });
-    expect(channel.getSnapshot()).toEqual({ state: null, connected: false, error: null });
+    expect(channel.getSnapshot()).toEqual({ state: null, runtime: null, connected: false, error: null });
 
     socket.deliver(READY_41);
     const snapshot = channel.getSnapshot();
@@ -145,7 +145,8 @@ describe("subscribers and the socket's lifetime", () => {
   });
 
   it("closes the socket with 1000 shortly after the last subscriber leaves, without reconnecting", () => {
-    const { server, channel } = setup();
+    // runAllTimers would also run the heartbeat; this test is about the deferred close.
+    const { server, channel } = setup({ heartbeat: false });
     const first = channel.subscribe(noop);
     const second = channel.subscribe(noop);
     serveInitialState(server.last());
@@ -284,7 +285,7 @@ describe("reconnecting", () => {
     channel.subscribe(listener);
     server.last().accept();
     server.last().drop(code, "no");
-    expect(channel.getSnapshot()).toEqual({ state: null, connected: false, error: { code, reason: "no", kind } });
+    expect(channel.getSnapshot()).toEqual({ state: null, runtime: null, connected: false, error: { code, reason: "no", kind } });
     expect(listener).toHaveBeenCalled();
     vi.advanceTimersByTime(60_000);
     channel.subscribe(noop);
@@ -407,5 +408,43 @@ describe("server messages", () => {
     server.last().deliver({ ...READY_41, v: 70 });
     expect(channel.getSnapshot().state?.columns).toEqual([]);
     expect(channel.getInstance("Card", 10)).toBeNull();
+  });
+});
+
+describe("heartbeats", () => {
+  it("pings the server every interval while connected", () => {
+    const { server, channel } = setup({ heartbeat: { intervalMs: 1000, timeoutMs: 5000 } });
+    channel.subscribe(noop);
+    serveInitialState(server.last());
+    vi.advanceTimersByTime(1000);
+    server.last().deliver({ type: "pong" });
+    vi.advanceTimersByTime(1000);
+    const pings = server.last().sent.filter((m) => (m as { type: string }).type === "ping");
+    expect(pings).toHaveLength(2);
+  });
+
+  it("takes a silent server for dead and reconnects", () => {
+    const { server, channel } = setup({ heartbeat: { intervalMs: 1000, timeoutMs: 2500 } });
+    channel.subscribe(noop);
+    serveInitialState(server.last());
+    const first = server.last();
+    vi.advanceTimersByTime(3000);
+    expect(first.closedByClient).not.toBeNull();
+    expect(channel.getSnapshot().connected).toBe(false);
+    expect(channel.getSnapshot().error).toBeNull();
+    vi.runOnlyPendingTimers();
+    expect(server.sockets).toHaveLength(2);
+  });
+
+  it("keeps a socket that hears from the server", () => {
+    const { server, channel } = setup({ heartbeat: { intervalMs: 1000, timeoutMs: 2500 } });
+    channel.subscribe(noop);
+    serveInitialState(server.last());
+    for (let i = 0; i < 10; i += 1) {
+      vi.advanceTimersByTime(1000);
+      server.last().deliver({ type: "pong" });
+    }
+    expect(server.sockets).toHaveLength(1);
+    expect(server.last().closedByClient).toBeNull();
   });
 });

@@ -21,6 +21,7 @@ struct Args {
     state: Option<Type>,
     route: Option<LitStr>,
     anchor: Option<Ident>,
+    runtime: Option<Type>,
 }
 
 /// A checked channel, ready to expand.
@@ -28,6 +29,8 @@ struct ChannelIr<'a> {
     self_ty: &'a Type,
     name: String,
     state: &'a Type,
+    /// `runtime = R`: per-connection state the client reads.
+    runtime: Option<&'a Type>,
     route: &'a LitStr,
     /// The route parameters in route order, with their `connect` types.
     params: Vec<(String, &'a Type)>,
@@ -36,6 +39,19 @@ struct ChannelIr<'a> {
     principal: &'a Type,
     /// `connect`'s parameters after the principal, in the fn's order.
     connect_args: Vec<(&'a Ident, &'a Type)>,
+    actions: Vec<ActionIr<'a>>,
+    doc: Option<String>,
+}
+
+/// One `#[action]` method.
+struct ActionIr<'a> {
+    ident: &'a Ident,
+    /// The name on the wire.
+    name: String,
+    /// The parameters after the context.
+    params: Vec<(&'a Ident, &'a Type)>,
+    /// `T` of the `Result<T, E>` it returns.
+    ok: &'a Type,
     doc: Option<String>,
 }
 
@@ -56,7 +72,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let ir = parse(&args, &imp, &mut errors);
-    let mut out = imp.to_token_stream();
+    let mut out = without_action_attrs(&imp).to_token_stream();
     match ir {
         Some(ir) if errors.is_empty() => out.extend(generate(&ir)),
         _ => {
@@ -78,9 +94,11 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
             out.route = Some(meta.value()?.parse()?);
         } else if meta.path.is_ident("anchor") {
             out.anchor = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("runtime") {
+            out.runtime = Some(meta.value()?.parse()?);
         } else {
             return Err(meta.error(
-                "unknown channel argument; expected `state = Type`, `route = \"/path/{param}\"` or `anchor = param`",
+                "unknown channel argument; expected `state = Type`, `route = \"/path/{param}\"`, `anchor = param` or `runtime = Type`",
             ));
         }
         Ok(())
@@ -282,10 +300,12 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
             }
         },
     };
+    let actions = parse_actions(imp, errors);
     Some(ChannelIr {
         self_ty: &imp.self_ty,
         name,
         state: state?,
+        runtime: args.runtime.as_ref(),
         route,
         params: typed
             .iter()
@@ -294,8 +314,171 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
         anchor: anchor?,
         principal,
         connect_args,
+        actions,
         doc: docs(&imp.attrs),
     })
+}
+
+fn is_action_attr(attr: &syn::Attribute) -> bool {
+    let path = attr.path();
+    path.is_ident("action")
+        || (path.segments.len() == 2
+            && path.segments[0].ident == "rxd"
+            && path.segments[1].ident == "action")
+}
+
+/// The impl block as the compiler should see it: `#[action]` is ours.
+fn without_action_attrs(imp: &ItemImpl) -> ItemImpl {
+    let mut imp = imp.clone();
+    for item in &mut imp.items {
+        if let ImplItem::Fn(f) = item {
+            f.attrs.retain(|a| !is_action_attr(a));
+        }
+    }
+    imp
+}
+
+/// Every `#[action]` method, checked: `async fn name(&self, ctx: &Ctx,
+/// params...) -> Result<T, E>`.
+fn parse_actions<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Vec<ActionIr<'a>> {
+    const SHAPE: &str = "async fn name(&self, ctx: &rxd::Ctx, <parameters>) -> Result<T, E>";
+    let mut actions: Vec<ActionIr> = Vec::new();
+    for item in &imp.items {
+        let ImplItem::Fn(f) = item else { continue };
+        let Some(attr) = f.attrs.iter().find(|a| is_action_attr(a)) else {
+            continue;
+        };
+        let mut name = unraw(&f.sig.ident);
+        let mut name_span = f.sig.ident.span();
+        if let syn::Meta::List(_) = &attr.meta {
+            let parsed = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("name") {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    name = lit.value();
+                    name_span = lit.span();
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown action argument; expected `name = \"...\"`"))
+                }
+            });
+            if let Err(error) = parsed {
+                errors.push(error);
+                continue;
+            }
+        }
+        if f.sig.ident == "connect" || f.sig.ident == "load" {
+            errors.spanned(
+                fn_name(f),
+                format_args!("`{}` is a channel hook, not an action", f.sig.ident),
+            );
+            continue;
+        }
+        is_async(f, errors);
+        if !f.sig.generics.params.is_empty() {
+            errors.spanned(&f.sig.generics, "an action cannot be generic");
+        }
+        let mut inputs = f.sig.inputs.iter();
+        match inputs.next() {
+            Some(FnArg::Receiver(Receiver {
+                reference: Some(_),
+                mutability: None,
+                colon_token: None,
+                ..
+            })) => {}
+            Some(FnArg::Receiver(receiver)) => {
+                errors.spanned(
+                    receiver,
+                    format_args!(
+                        "an action takes `&self`: calls on one socket run concurrently: `{SHAPE}`"
+                    ),
+                );
+                continue;
+            }
+            _ => {
+                errors.spanned(
+                    fn_name(f),
+                    format_args!("an action takes `&self` and the context first: `{SHAPE}`"),
+                );
+                continue;
+            }
+        }
+        match inputs.next() {
+            Some(FnArg::Typed(ctx)) if matches!(&*ctx.ty, Type::Reference(r) if r.mutability.is_none()) =>
+                {}
+            Some(other) => {
+                errors.spanned(
+                    other,
+                    format_args!("the first parameter of an action is the context, `ctx: &rxd::Ctx`: `{SHAPE}`"),
+                );
+                continue;
+            }
+            None => {
+                errors.spanned(
+                    fn_name(f),
+                    format_args!("an action takes the context after `&self`: `{SHAPE}`"),
+                );
+                continue;
+            }
+        }
+        let mut params = Vec::new();
+        let mut ok = true;
+        for arg in inputs {
+            match named_arg(arg) {
+                Some(named) => params.push(named),
+                None => {
+                    errors.spanned(arg, "an action parameter is a plain `name: Type`");
+                    ok = false;
+                }
+            }
+        }
+        let Some(ok_ty) = result_ok_type(&f.sig.output) else {
+            errors.spanned(
+                &f.sig.output,
+                format_args!("an action returns `Result<T, E>` where E converts into rxd::ActionError: `{SHAPE}`"),
+            );
+            continue;
+        };
+        if !ok {
+            continue;
+        }
+        if actions.iter().any(|a| a.name == name) {
+            errors.at(
+                name_span,
+                format_args!(
+                    "two actions are named `{name}`; rename one with #[action(name = \"...\")]"
+                ),
+            );
+            continue;
+        }
+        actions.push(ActionIr {
+            ident: &f.sig.ident,
+            name,
+            params,
+            ok: ok_ty,
+            doc: docs(&f.attrs),
+        });
+    }
+    actions
+}
+
+/// `T` of a `-> Result<T, E>` (any path ending in `Result` with type
+/// arguments).
+fn result_ok_type(output: &syn::ReturnType) -> Option<&Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::Path(path) = &**ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(ok) => Some(ok),
+        _ => None,
+    }
 }
 
 /// A typed, named parameter: `name: Type`.
@@ -470,12 +653,40 @@ fn generate(ir: &ChannelIr) -> TokenStream {
         )
     };
     let call_args = ir.connect_args.iter().map(|(ident, _)| ident);
+    let action_descriptors = ir.actions.iter().map(|action| {
+        let name = &action.name;
+        let params = action.params.iter().map(|(ident, ty)| {
+            let param = unraw(ident);
+            let ts = quote_spanned!(ty.span()=> <#ty as ::rxd::TypeScript>::ts_input_type());
+            quote!(::rxd::__private::ActionParam { name: #param, ty: #ts })
+        });
+        let ok = action.ok;
+        let returns = quote_spanned!(ok.span()=> <#ok as ::rxd::TypeScript>::ts_type());
+        let doc = opt_string(&action.doc);
+        quote! {
+            ::rxd::__private::ActionDescriptor {
+                name: #name,
+                params: ::std::vec![#(#params),*],
+                returns: #returns,
+                doc: #doc,
+            }
+        }
+    });
+    let call = generate_call(ir);
+    let (runtime_ty, runtime_ts) = match ir.runtime {
+        Some(ty) => (
+            quote!(#ty),
+            quote_spanned!(ty.span()=> ::core::option::Option::Some(<#ty as ::rxd::TypeScript>::ts_type())),
+        ),
+        None => (quote!(()), quote!(::core::option::Option::None)),
+    };
 
     quote! {
         #[automatically_derived]
         impl ::rxd::Channel for #self_ty {
             type State = #state;
             type Principal = #principal;
+            type Runtime = #runtime_ty;
 
             fn descriptor() -> ::rxd::__private::ChannelDescriptor {
                 ::rxd::__private::ChannelDescriptor {
@@ -484,9 +695,13 @@ fn generate(ir: &ChannelIr) -> TokenStream {
                     params: ::std::vec![#(#params),*],
                     anchor_param: #anchor_param,
                     state: <#state as ::rxd::ContextState>::layer,
+                    actions: ::std::vec![#(#action_descriptors),*],
+                    runtime: #runtime_ts,
                     doc: #doc,
                 }
             }
+
+            #call
 
             fn rxd_connect(
                 #ctx: ::rxd::Connect,
@@ -526,6 +741,67 @@ fn generate(ir: &ChannelIr) -> TokenStream {
     }
 }
 
+/// `rxd_call`: a match on the action name that takes the arguments in
+/// order and returns the call's future.
+fn generate_call(ir: &ChannelIr) -> TokenStream {
+    if ir.actions.is_empty() {
+        return TokenStream::new();
+    }
+    let self_ty = ir.self_ty;
+    let ctx = Ident::new("ctx", Span::mixed_site());
+    let action_var = Ident::new("action", Span::mixed_site());
+    let args_var = Ident::new("args", Span::mixed_site());
+    let arms = ir.actions.iter().map(|action| {
+        let (name, method) = (&action.name, action.ident);
+        let arity = action.params.len();
+        // Parameter bindings get mixed-site names so that a parameter named
+        // `ctx` or `args` cannot clash with ours.
+        let bindings: Vec<Ident> = (0..arity)
+            .map(|i| Ident::new(&format!("arg{i}"), Span::mixed_site()))
+            .collect();
+        let takes = action
+            .params
+            .iter()
+            .zip(&bindings)
+            .map(|((ident, ty), binding)| {
+                let param = unraw(ident);
+                let next = quote_spanned!(ty.span()=> #args_var.next::<#ty>(#param));
+                quote!(let #binding: #ty = #next?;)
+            });
+        quote! {
+            #name => {
+                let mut #args_var = ::rxd::__private::ActionArgs::new(#name, #args_var, #arity)?;
+                #(#takes)*
+                ::core::result::Result::Ok(::std::boxed::Box::pin(async move {
+                    let value = <#self_ty>::#method(&*self, &#ctx, #(#bindings),*)
+                        .await
+                        .map_err(::core::convert::Into::<::rxd::ActionError>::into)?;
+                    ::rxd::__private::action_result(&value)
+                }))
+            }
+        }
+    });
+    quote! {
+        fn rxd_call(
+            self: ::std::sync::Arc<Self>,
+            #ctx: ::rxd::Ctx,
+            #action_var: &str,
+            #args_var: ::std::vec::Vec<::rxd::__private::serde_json::Value>,
+        ) -> ::core::result::Result<
+            ::rxd::__private::BoxFuture<
+                'static,
+                ::core::result::Result<::rxd::__private::serde_json::Value, ::rxd::ActionError>,
+            >,
+            ::rxd::ActionError,
+        > {
+            match #action_var {
+                #(#arms)*
+                other => ::core::result::Result::Err(::rxd::ActionError::unknown_action(other)),
+            }
+        }
+    }
+}
+
 /// What a failed expansion emits besides its errors.
 fn stub(self_ty: &Type, state: &Type, principal: TokenStream) -> TokenStream {
     quote! {
@@ -533,6 +809,7 @@ fn stub(self_ty: &Type, state: &Type, principal: TokenStream) -> TokenStream {
         impl ::rxd::Channel for #self_ty {
             type State = #state;
             type Principal = #principal;
+            type Runtime = ();
 
             fn descriptor() -> ::rxd::__private::ChannelDescriptor {
                 ::core::unimplemented!("#[rxd::channel] failed")

@@ -32,6 +32,19 @@ pub struct Limits {
     pub initial_frame_bytes: usize,
     /// The socket's read buffer. Small buffers keep idle connections cheap.
     pub read_buffer_bytes: usize,
+    /// Action calls one connection may have running at once; more are
+    /// answered `too_many_calls`.
+    pub max_calls_in_flight: usize,
+    /// How often the server pings an idle connection.
+    pub heartbeat_interval: Duration,
+    /// How long a connection may stay silent (no message, no pong) before
+    /// the server closes it with 4010 and frees it.
+    pub heartbeat_timeout: Duration,
+    /// How long [`App::shutdown`] lets running actions finish.
+    pub shutdown_deadline: Duration,
+    /// How long an anchor stays hot after its last connection left, so that
+    /// a reload or reconnect needs no database load; zero drops it at once.
+    pub idle_anchor_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +55,11 @@ impl Default for Limits {
             max_pending_frames: 1024,
             initial_frame_bytes: 256 * 1024,
             read_buffer_bytes: 4 * 1024,
+            max_calls_in_flight: 64,
+            heartbeat_interval: Duration::from_secs(20),
+            heartbeat_timeout: Duration::from_secs(60),
+            shutdown_deadline: Duration::from_secs(10),
+            idle_anchor_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -59,6 +77,10 @@ pub(crate) struct AppInner {
     pub(crate) data: Data,
     pub(crate) limits: Limits,
     endpoints: Vec<Arc<dyn Endpoint>>,
+    /// Becomes true once, when the app shuts down.
+    pub(crate) shutting_down: tokio::sync::watch::Sender<bool>,
+    /// Open connections; `shutdown` waits for them.
+    pub(crate) connections: tokio::sync::watch::Sender<usize>,
 }
 
 /// The principal type of a builder with no authenticator yet.
@@ -124,6 +146,29 @@ impl App {
     /// The hub, to commit writes from REST handlers and background tasks.
     pub fn hub(&self) -> Hub {
         self.inner.hub.clone()
+    }
+
+    /// Shuts the app's connections down: each stops taking calls, lets its
+    /// running actions finish (at most `shutdown_deadline`), sends what is
+    /// queued, and closes with 1001 so that clients reconnect elsewhere.
+    /// New connections are closed with 1001 at once. Resolves when every
+    /// connection has closed.
+    ///
+    /// Call it from your server's graceful-shutdown future, on SIGTERM or
+    /// ctrl-c, before the listener stops.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.send_replace(true);
+        let mut connections = self.inner.connections.subscribe();
+        let deadline = self.inner.limits.shutdown_deadline + std::time::Duration::from_secs(5);
+        let closed = connections.wait_for(|open| *open == 0);
+        // A connection stuck writing to a peer that reads nothing gives up
+        // on its own; do not wait for it forever.
+        let _ = tokio::time::timeout(deadline, closed).await;
+    }
+
+    /// How many WebSocket connections are open.
+    pub fn open_connections(&self) -> usize {
+        *self.inner.connections.borrow()
     }
 
     /// The registered channels, in registration order.
@@ -249,6 +294,8 @@ impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
                 data: Data::from_map(self.data),
                 limits,
                 endpoints: self.endpoints,
+                shutting_down: tokio::sync::watch::Sender::new(false),
+                connections: tokio::sync::watch::Sender::new(0),
             }),
         })
     }

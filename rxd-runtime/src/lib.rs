@@ -23,12 +23,13 @@ pub mod state;
 
 pub use app::{App, AppBuilder, Limits};
 pub use auth::{AuthError, Authenticator};
-pub use channel::{Channel, Connect, Load, LoadError, Reject};
+pub use channel::{ActionError, Channel, Connect, Ctx, Load, LoadError, Reject};
 pub use hub::{Batch, CommitError, Hub};
 pub use state::ts::{TsType, TypeScript};
 pub use state::{ContextState, InstanceId, Key};
 
-/// Turns an `impl` block with `connect` and `load` into a [`Channel`].
+/// Turns an `impl` block with `connect`, `load` and `#[action]` methods
+/// into a [`Channel`].
 pub use rxd_macros::channel;
 /// Derives [`ContextState`] (and [`TypeScript`]) for one layer of a state tree.
 pub use rxd_macros::ContextState;
@@ -40,7 +41,10 @@ pub use rxd_macros::TypeScript;
 pub mod __private {
     use std::marker::PhantomData;
 
-    pub use crate::channel::{BoxFuture, ChannelDescriptor, Connected, RouteParam};
+    pub use crate::channel::{
+        action_result, ActionArgs, ActionDescriptor, ActionParam, BoxFuture, ChannelDescriptor,
+        Connected, RouteParam,
+    };
     pub use crate::state::ts::{NamedType, TsDecl, TsField};
     pub use crate::state::{Cardinality, FieldType, Layer, LayerField, ParentLink, Relation};
     pub use serde_json;

@@ -41,6 +41,15 @@ fn workspace_root() -> PathBuf {
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
+/// Where cargo builds: `CARGO_TARGET_DIR` (relative to the workspace) or
+/// `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -117,14 +126,10 @@ fn test(root: &Path) -> Result<(), String> {
             c.args(["fmt", "--all", "--check"]);
             c
         }),
+        // Unit, integration and doc tests in one invocation.
         step("cargo test", {
             let mut c = cargo();
-            c.args(["test", "--workspace", "--all-targets"]);
-            c
-        }),
-        step("doc tests", {
-            let mut c = cargo();
-            c.args(["test", "--workspace", "--doc"]);
+            c.args(["test", "--workspace"]);
             c
         }),
         step("clippy", {
@@ -158,7 +163,7 @@ fn test(root: &Path) -> Result<(), String> {
         build.args(["build", "-p", package]);
         steps.push(step("build example server", build));
         let mut e2e = npm(&["run", "test:e2e", "-w", workspace]);
-        e2e.env("BOARD_BIN", root.join("target/debug").join(package));
+        e2e.env("BOARD_BIN", target_dir(root).join("debug").join(package));
         steps.push(step("browser test (chromium)", e2e));
     }
 

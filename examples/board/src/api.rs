@@ -1,5 +1,4 @@
-//! The REST API that writes cards: each write commits its database
-//! transaction, then a hub batch, so every browser on the board sees it.
+//! The REST API: the board list, and card writes (see [`crate::cards`]).
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -7,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::json;
 
+use crate::cards::{self, CardPatch, NewCard, WriteError, Writer};
 use crate::db::{self, Db};
 use crate::state::{Card, User};
 
@@ -58,15 +57,14 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl From<rxd::CommitError> for ApiError {
-    fn from(error: rxd::CommitError) -> Self {
-        ApiError::Internal(error.to_string())
-    }
-}
-
-impl From<rxd::state::StateError> for ApiError {
-    fn from(error: rxd::state::StateError) -> Self {
-        ApiError::Internal(error.to_string())
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Forbidden => ApiError::Forbidden,
+            WriteError::NotFound => ApiError::NotFound,
+            WriteError::Invalid(fields) => ApiError::Invalid(fields),
+            WriteError::Internal(message) => ApiError::Internal(message),
+        }
     }
 }
 
@@ -110,37 +108,8 @@ async fn list_boards(
         .collect::<Vec<_>>())))
 }
 
-/// Fails unless `user` may write to the board of `column_id`.
-async fn check_column(
-    conn: &mut sqlx::SqliteConnection,
-    column_id: i64,
-    user: &User,
-) -> Result<(), ApiError> {
-    let board = db::board_of_column(&mut *conn, column_id)
-        .await?
-        .ok_or_else(|| ApiError::Invalid(json!({"column_id": "no such column"})))?;
-    match db::is_member(conn, board, user.id).await? {
-        Some(true) => Ok(()),
-        _ => Err(ApiError::Forbidden),
-    }
-}
-
-fn check_title(title: &str) -> Result<String, ApiError> {
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(ApiError::Invalid(
-            json!({"title": "must be 1 to 200 characters"}),
-        ));
-    }
-    Ok(title.to_owned())
-}
-
-#[derive(Deserialize)]
-struct NewCard {
-    column_id: i64,
-    title: String,
-    #[serde(default)]
-    assignee_id: Option<i64>,
+fn writer(user: User) -> Writer {
+    Writer { user, board: None }
 }
 
 async fn create_card(
@@ -148,37 +117,8 @@ async fn create_card(
     Caller(user): Caller,
     Json(new): Json<NewCard>,
 ) -> Result<(StatusCode, Json<Card>), ApiError> {
-    let title = check_title(&new.title)?;
-    let mut tx = state.db.begin().await?;
-    check_column(&mut tx, new.column_id, &user).await?;
-    let position = db::next_card_position(&mut tx).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO cards (column_id, title, assignee_id, position) VALUES (?, ?, ?, ?) RETURNING id",
-    )
-    .bind(new.column_id)
-    .bind(&title)
-    .bind(new.assignee_id)
-    .bind(position)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(ref d) if d.is_foreign_key_violation() => {
-            ApiError::Invalid(json!({"assignee_id": "no such user"}))
-        }
-        other => other.into(),
-    })?;
-    let card = db::card(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
-    let mut batch = state.hub.batch();
-    batch.save(&card)?;
-    tx.commit().await?;
-    batch.commit().await?;
+    let card = cards::create(&state.db, &state.hub, &writer(user), new).await?;
     Ok((StatusCode::CREATED, Json(card)))
-}
-
-#[derive(Deserialize)]
-struct CardPatch {
-    title: Option<String>,
-    column_id: Option<i64>,
 }
 
 async fn update_card(
@@ -187,32 +127,7 @@ async fn update_card(
     Path(id): Path<i64>,
     Json(change): Json<CardPatch>,
 ) -> Result<Json<Card>, ApiError> {
-    let mut tx = state.db.begin().await?;
-    let card = db::card(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
-    check_column(&mut tx, card.column_id, &user).await?;
-    if let Some(title) = &change.title {
-        let title = check_title(title)?;
-        sqlx::query("UPDATE cards SET title = ? WHERE id = ?")
-            .bind(title)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(column_id) = change.column_id.filter(|c| *c != card.column_id) {
-        check_column(&mut tx, column_id, &user).await?;
-        let position = db::next_card_position(&mut tx).await?;
-        sqlx::query("UPDATE cards SET column_id = ?, position = ? WHERE id = ?")
-            .bind(column_id)
-            .bind(position)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let card = db::card(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
-    let mut batch = state.hub.batch();
-    batch.save(&card)?;
-    tx.commit().await?;
-    batch.commit().await?;
+    let card = cards::update(&state.db, &state.hub, &writer(user), id, change).await?;
     Ok(Json(card))
 }
 
@@ -221,16 +136,6 @@ async fn delete_card(
     Caller(user): Caller,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.begin().await?;
-    let card = db::card(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
-    check_column(&mut tx, card.column_id, &user).await?;
-    sqlx::query("DELETE FROM cards WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let mut batch = state.hub.batch();
-    batch.delete::<Card>(id);
-    tx.commit().await?;
-    batch.commit().await?;
+    cards::delete(&state.db, &state.hub, &writer(user), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,10 @@
 //! The board channel and the token authenticator.
 
-use rxd::{AuthError, Authenticator, Connect, Load, LoadError, Reject};
+use rxd::{ActionError, AuthError, Authenticator, Connect, Ctx, Load, LoadError, Reject};
 
+use crate::cards::{self, CardPatch, NewCard, Writer};
 use crate::db::{self, Db};
-use crate::state::{Board, User};
+use crate::state::{Board, Card, User};
 
 /// Authenticates tokens against the `tokens` table.
 pub struct TokenAuth {
@@ -32,6 +33,7 @@ impl Authenticator for TokenAuth {
 pub struct BoardChannel {
     board_id: i64,
     db: Db,
+    user: User,
 }
 
 #[rxd::channel(state = Board, route = "/ws/boards/{board_id}")]
@@ -42,7 +44,7 @@ impl BoardChannel {
         match db::is_member(&db, board_id, user.id).await? {
             None => Err(Reject::NotFound),
             Some(false) => Err(Reject::Forbidden),
-            Some(true) => Ok(BoardChannel { board_id, db }),
+            Some(true) => Ok(BoardChannel { board_id, db, user }),
         }
     }
 
@@ -50,5 +52,68 @@ impl BoardChannel {
         db::load_board(&self.db, self.board_id)
             .await?
             .ok_or(LoadError::NotFound)
+    }
+
+    /// Adds a card at the end of a column of this board.
+    #[action]
+    async fn create_card(
+        &self,
+        ctx: &Ctx,
+        column_id: i64,
+        title: String,
+        assignee_id: Option<i64>,
+    ) -> Result<Card, ActionError> {
+        let new = NewCard {
+            column_id,
+            title,
+            assignee_id,
+        };
+        Ok(cards::create(&self.db, ctx.hub(), &self.writer(), new).await?)
+    }
+
+    /// Renames a card of this board.
+    #[action]
+    async fn rename_card(
+        &self,
+        ctx: &Ctx,
+        card_id: i64,
+        title: String,
+    ) -> Result<Card, ActionError> {
+        let change = CardPatch {
+            title: Some(title),
+            ..CardPatch::default()
+        };
+        Ok(cards::update(&self.db, ctx.hub(), &self.writer(), card_id, change).await?)
+    }
+
+    /// Moves a card to the end of another column of this board.
+    #[action]
+    async fn move_card(
+        &self,
+        ctx: &Ctx,
+        card_id: i64,
+        column_id: i64,
+    ) -> Result<Card, ActionError> {
+        let change = CardPatch {
+            column_id: Some(column_id),
+            ..CardPatch::default()
+        };
+        Ok(cards::update(&self.db, ctx.hub(), &self.writer(), card_id, change).await?)
+    }
+
+    /// Deletes a card of this board.
+    #[action]
+    async fn delete_card(&self, ctx: &Ctx, card_id: i64) -> Result<(), ActionError> {
+        Ok(cards::delete(&self.db, ctx.hub(), &self.writer(), card_id).await?)
+    }
+}
+
+impl BoardChannel {
+    /// Actions write as the connected user, to this board only.
+    fn writer(&self) -> Writer {
+        Writer {
+            user: self.user.clone(),
+            board: Some(self.board_id),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! mounts it next to the REST API and the built front end.
 
 pub mod api;
+pub mod cards;
 pub mod channel;
 pub mod db;
 pub mod state;

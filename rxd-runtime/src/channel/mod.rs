@@ -2,14 +2,22 @@
 //! `connect` (permission) and `load` (cold state), made into a [`Channel`] by
 //! `#[rxd::channel(state = Board, route = "/ws/boards/{board_id}")]`.
 
+mod action;
 mod context;
 mod error;
 
+pub(crate) use action::RuntimeCell;
+pub use action::{
+    action_result, ActionArgs, ActionDescriptor, ActionError, ActionParam, Ctx, RuntimeTypeMismatch,
+};
 pub use context::{Connect, Data, Load, MissingData, RouteParams};
 pub use error::{LoadError, Reject};
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
 
 use crate::state::ts::TsType;
 use crate::state::{ContextState, Key, Layer};
@@ -23,6 +31,9 @@ pub trait Channel: Sized + Send + Sync + 'static {
     type State: ContextState;
     /// What the app's authenticator returns for a valid token.
     type Principal: Clone + Send + Sync + 'static;
+    /// Per-connection values the server sets and the client reads
+    /// (`#[rxd::channel(runtime = R)]`); `()` when the channel has none.
+    type Runtime: Default + serde::Serialize + Send + 'static;
 
     /// Name, route, parameters and state, for the router and codegen.
     fn descriptor() -> ChannelDescriptor;
@@ -37,6 +48,18 @@ pub trait Channel: Sized + Send + Sync + 'static {
 
     /// Runs the user's `load`: the anchor's state, cold from the database.
     fn rxd_load<'a>(&'a self, ctx: &'a Load) -> BoxFuture<'a, Result<Self::State, LoadError>>;
+
+    /// Starts the action `action` with JSON arguments: an error at once for
+    /// an unknown action or bad arguments, else the call's future.
+    fn rxd_call(
+        self: Arc<Self>,
+        ctx: Ctx,
+        action: &str,
+        args: Vec<Value>,
+    ) -> Result<BoxFuture<'static, Result<Value, ActionError>>, ActionError> {
+        let _ = (ctx, args);
+        Err(ActionError::unknown_action(action))
+    }
 }
 
 /// A channel value that `connect` admitted, with its anchor's key.
@@ -60,6 +83,10 @@ pub struct ChannelDescriptor {
     pub anchor_param: &'static str,
     /// The anchor layer.
     pub state: fn() -> &'static Layer,
+    /// The actions, in declaration order.
+    pub actions: Vec<ActionDescriptor>,
+    /// The runtime state's TypeScript type, when the channel declares one.
+    pub runtime: Option<TsType>,
     /// The doc comment of the channel's impl block.
     pub doc: Option<String>,
 }

@@ -47,6 +47,15 @@ pub enum ServerMessage {
         /// Human message.
         message: String,
     },
+    /// The answer to an action call.
+    Reply {
+        /// The call's id.
+        id: u64,
+        /// The action's value, or its error.
+        result: Result<Value, crate::ActionError>,
+    },
+    /// The connection's runtime state, whole.
+    Runtime(Value),
     /// The answer to `ping`.
     Pong,
     /// The server closed the socket.
@@ -125,6 +134,20 @@ impl Client {
     /// Sends a JSON message.
     pub async fn send_json(&mut self, message: &Value) -> Result<(), ClientError> {
         self.send_text(message.to_string()).await
+    }
+
+    /// Calls an action: `{"type":"call","id":id,"action":action,"args":args}`.
+    /// The reply arrives as [`ServerMessage::Reply`] with the same id.
+    pub async fn call(
+        &mut self,
+        id: u64,
+        action: &str,
+        args: Vec<Value>,
+    ) -> Result<(), ClientError> {
+        self.send_json(
+            &serde_json::json!({"type": "call", "id": id, "action": action, "args": args}),
+        )
+        .await
     }
 
     /// Sends a raw text frame.
@@ -247,6 +270,15 @@ fn parse_server_message(text: &str) -> Result<ServerMessage, ClientError> {
             code: value["code"].as_str().unwrap_or_default().to_owned(),
             message: value["message"].as_str().unwrap_or_default().to_owned(),
         },
+        "reply" => ServerMessage::Reply {
+            id: value.get("id").and_then(Value::as_u64).ok_or_else(bad)?,
+            result: match (value.get("result"), value.get("error")) {
+                (_, Some(error)) => Err(serde_json::from_value(error.clone()).map_err(|_| bad())?),
+                (Some(result), None) => Ok(result.clone()),
+                (None, None) => return Err(bad()),
+            },
+        },
+        "runtime" => ServerMessage::Runtime(value.get("state").cloned().ok_or_else(bad)?),
         "pong" => ServerMessage::Pong,
         _ => ServerMessage::Other(value),
     })

@@ -12,6 +12,7 @@ use super::print::{
 };
 use super::CodegenError;
 use crate::channel::ChannelDescriptor;
+use crate::state::ts::TsType;
 use crate::state::{Cardinality, Layer};
 
 /// What the generated file imports from `rxd-client`; no declared name may
@@ -129,10 +130,16 @@ fn parse_route(route: &str) -> Result<Vec<Segment>, String> {
 /// class itself, or an earlier parameter's name gets the suffix `Param`
 /// (`token` → `tokenParam`), then `Param2`, `Param3`, ... until it is free.
 pub(super) fn ts_param_names(class: &str, params: &[&str]) -> Vec<String> {
-    let mut taken: BTreeSet<String> = ["token", "options", "encodeURIComponent", "String", class]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    camel_names(
+        &["token", "options", "encodeURIComponent", "String", class],
+        params,
+    )
+}
+
+/// `snake_case` names as distinct `camelCase` identifiers, none of them in
+/// `taken` or a reserved word (see [`ts_param_names`] for the rule).
+fn camel_names(taken: &[&str], params: &[&str]) -> Vec<String> {
+    let mut taken: BTreeSet<String> = taken.iter().map(|t| (*t).to_owned()).collect();
     let mut out = Vec::new();
     for name in params {
         let mut base = String::new();
@@ -236,9 +243,14 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
     let mut out = String::new();
     write_doc(&mut out, channel.doc.as_deref(), 0);
     printer.refs.insert(anchor.type_name.clone());
+    let runtime = channel
+        .runtime
+        .as_ref()
+        .map(|ty| format!(", {}", printer.ty(ty, 1)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "export class {} extends ContextChannel<{}> {{",
+        "export class {} extends ContextChannel<{}{runtime}> {{",
         channel.name, anchor.type_name
     );
     let _ = writeln!(
@@ -303,8 +315,100 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
         channel.name
     );
     let _ = writeln!(out, "{}}}", indent(1));
+    write_actions(&mut out, channel, printer)?;
     out.push_str("}\n");
     Ok(out)
+}
+
+/// Members of `ContextChannel` (and of every class) that an action method
+/// must not shadow.
+const CHANNEL_MEMBERS: [&str; 11] = [
+    "call",
+    "close",
+    "constructor",
+    "getInstance",
+    "getSnapshot",
+    "model",
+    "path",
+    "route",
+    "subscribe",
+    "toString",
+    "valueOf",
+];
+
+/// One method per action: `rename(title: string): Promise<Board>`.
+fn write_actions(
+    out: &mut String,
+    channel: &ChannelDescriptor,
+    printer: &mut Printer,
+) -> Result<(), CodegenError> {
+    let names: Vec<&str> = channel.actions.iter().map(|a| a.name).collect();
+    let methods = camel_names(&[], &names);
+    for (action, method) in channel.actions.iter().zip(&methods) {
+        let error = |message: String| CodegenError::Action {
+            channel: channel.name.to_owned(),
+            action: action.name.to_owned(),
+            message,
+        };
+        // camel_names renames clashes; an action must keep its plain name.
+        let plain = camel_names(&[], &[action.name]);
+        if plain.first() != Some(method) {
+            return Err(error(format!(
+                "its method name `{}` is taken by another action",
+                plain.first().map_or("", String::as_str)
+            )));
+        }
+        if CHANNEL_MEMBERS.contains(&method.as_str()) {
+            return Err(error(format!(
+                "`{method}` is a member of ContextChannel; rename the action with #[action(name = \"...\")]"
+            )));
+        }
+        let param_names: Vec<&str> = action.params.iter().map(|p| p.name).collect();
+        let ts_names = camel_names(&[], &param_names);
+        // Trailing parameters that accept null may be left out.
+        let required = action
+            .params
+            .iter()
+            .rposition(|p| !accepts_null(&p.ty))
+            .map_or(0, |i| i + 1);
+        let params: Vec<String> = action
+            .params
+            .iter()
+            .zip(&ts_names)
+            .enumerate()
+            .map(|(i, (param, name))| {
+                let optional = if i < required { "" } else { "?" };
+                format!("{name}{optional}: {}", printer.ty(&param.ty, 1))
+            })
+            .collect();
+        out.push('\n');
+        write_doc(out, action.doc.as_deref(), 1);
+        let _ = writeln!(
+            out,
+            "{}{method}({}): Promise<{}> {{",
+            indent(1),
+            params.join(", "),
+            printer.ty(&action.returns, 1)
+        );
+        let _ = writeln!(
+            out,
+            "{}return this.call({}, [{}]);",
+            indent(2),
+            string_literal(action.name),
+            ts_names.join(", ")
+        );
+        let _ = writeln!(out, "{}}}", indent(1));
+    }
+    Ok(())
+}
+
+/// Whether JSON `null` is a value of this type (`Option<T>`, `()`).
+fn accepts_null(ty: &TsType) -> bool {
+    match ty {
+        TsType::Null | TsType::JsonValue | TsType::Unknown => true,
+        TsType::Union(items) => items.iter().any(accepts_null),
+        _ => false,
+    }
 }
 
 /// The anchor and every layer its relations reach, by type name.

@@ -79,6 +79,16 @@
 //! its name with another channel, a declaration in the interfaces file, or
 //! the names imported from `rxd-client`.
 //!
+//! Each action becomes a method named in camelCase (`move_card` →
+//! `moveCard`), its parameters typed with what the server accepts
+//! ([`TypeScript::ts_input_type`]), returning `Promise<T>` of the `Ok` type
+//! and rejecting with `ActionError`. Trailing parameters that accept `null`
+//! (`Option<T>`) are optional. A method name that `ContextChannel` already
+//! uses, or two actions with one method name, is a [`CodegenError::Action`].
+//!
+//! A channel with runtime state (`#[rxd::channel(runtime = R)]`) extends
+//! `ContextChannel<State, R>`.
+//!
 //! ## The model
 //!
 //! `anchor` is the state layer's type name; `types` holds, for the anchor and
@@ -97,6 +107,7 @@
 //! [`TsType::Named`]: crate::state::ts::TsType::Named
 //! [`TsType::JsonValue`]: crate::state::ts::TsType::JsonValue
 //! [`RouteParam::ty`]: crate::channel::RouteParam::ty
+//! [`TypeScript::ts_input_type`]: crate::state::ts::TypeScript::ts_input_type
 
 mod channels;
 mod collect;
@@ -110,6 +121,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::channel::ChannelDescriptor;
+
+pub use interfaces::{declarations, Declarations};
 
 /// The text of the two generated files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +204,16 @@ pub enum CodegenError {
         /// What is wrong.
         message: String,
     },
+    /// An action whose TypeScript method cannot be generated.
+    #[error("channel {channel}: action `{action}`: {message}")]
+    Action {
+        /// The channel name.
+        channel: String,
+        /// The action name.
+        action: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An app name that cannot name the generated files.
     #[error("`{0}` cannot name generated files: use letters, digits, `_`, `-` and `.`")]
     InvalidAppName(String),
@@ -218,6 +241,15 @@ pub fn generate(app_name: &str, channels: &[&ChannelDescriptor]) -> Result<Front
         collector.layer((channel.state)())?;
         for param in &channel.params {
             collector.ty(&param.ty)?;
+        }
+        for action in &channel.actions {
+            for param in &action.params {
+                collector.ty(&param.ty)?;
+            }
+            collector.ty(&action.returns)?;
+        }
+        if let Some(runtime) = &channel.runtime {
+            collector.ty(runtime)?;
         }
     }
     let model = collector.finish()?;

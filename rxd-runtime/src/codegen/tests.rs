@@ -99,6 +99,8 @@ fn channel(
         anchor_param: params.first().map_or("", |p| p.name),
         params,
         state,
+        actions: Vec::new(),
+        runtime: None,
         doc: None,
     }
 }
@@ -896,4 +898,136 @@ fn codegen_write_and_check_modes() {
         std::fs::read_to_string(&channels_ts).unwrap(),
         expected.channels
     );
+}
+
+// ---- value types outside channels: `declarations` ----------------------------
+
+fn object(fields: Vec<(&str, TsType, bool)>) -> TsType {
+    TsType::Object(
+        fields
+            .into_iter()
+            .map(|(name, ty, optional)| TsField {
+                name: name.into(),
+                ty,
+                optional,
+                doc: None,
+            })
+            .collect(),
+    )
+}
+
+fn t_param() -> TsType {
+    TsType::Param(Arc::from("T"))
+}
+
+/// `Page<T> { items: T[]; next: Option<Box<Page<T>>> }`: its input shape
+/// differs (a missing `Option` field reads as `None`).
+fn page_out() -> TsDecl {
+    TsDecl {
+        name: Arc::from("Page"),
+        rust_path: "shop::Page".into(),
+        params: vec!["T".into()],
+        ty: object(vec![
+            ("items", array(t_param()), false),
+            (
+                "next",
+                TsType::nullable(page_ref(vec![t_param()], page_out)),
+                false,
+            ),
+        ]),
+        doc: Some(" One page of results.".into()),
+    }
+}
+
+fn page_in() -> TsDecl {
+    TsDecl {
+        ty: object(vec![
+            ("items", array(t_param()), false),
+            ("next", TsType::nullable(page_input(vec![t_param()])), true),
+        ]),
+        rust_path: "shop::Page (its input shape)".into(),
+        ..page_out()
+    }
+}
+
+fn page_ref(args: Vec<TsType>, declare: fn() -> TsDecl) -> TsType {
+    TsType::Named(NamedType {
+        name: Arc::from("Page"),
+        args,
+        declare,
+    })
+}
+
+fn page_input(args: Vec<TsType>) -> TsType {
+    NamedType::input_ref(
+        page_ref(args.clone(), page_out),
+        "Page",
+        args,
+        page_out,
+        page_in,
+    )
+}
+
+/// `Tagged { id, #[serde(flatten)] audit: Audit, #[serde(flatten)] extra:
+/// HashMap<String, bool> }`, with an empty struct beside it.
+fn tagged_decl() -> TsDecl {
+    TsDecl {
+        name: Arc::from("Tagged"),
+        rust_path: "shop::Tagged".into(),
+        params: vec![],
+        ty: TsType::Intersection(vec![
+            object(vec![("id", TsType::Number, false)]),
+            object(vec![("created_by", TsType::String, false)]),
+            TsType::Record(Box::new(TsType::String), Box::new(TsType::Boolean)),
+        ]),
+        doc: None,
+    }
+}
+
+fn empty_decl() -> TsDecl {
+    TsDecl {
+        name: Arc::from("Empty"),
+        rust_path: "shop::Empty".into(),
+        params: vec![],
+        ty: object(vec![]),
+        doc: None,
+    }
+}
+
+fn golden_types() -> Vec<TsType> {
+    vec![
+        page_ref(vec![TsType::Number], page_out),
+        page_input(vec![TsType::Number]),
+        named("Tagged", tagged_decl),
+        named("Empty", empty_decl),
+        TsType::Record(Box::new(TsType::NumericString), Box::new(TsType::JsonValue)),
+    ]
+}
+
+/// Value types through `declarations` against the committed
+/// `tests/codegen/types.ts` (`RXD_BLESS=1` rewrites it).
+#[test]
+fn codegen_golden_types() {
+    let out = declarations(&golden_types()).unwrap();
+    assert_eq!(
+        out.types,
+        [
+            "Page<number>",
+            "PageInput<number>",
+            "Tagged",
+            "Empty",
+            "{ [key: `${number}`]: JsonValue }",
+        ]
+    );
+    let path = fixture_dir().join("types.ts");
+    if std::env::var_os("RXD_BLESS").is_some() {
+        std::fs::write(&path, &out.text).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == out.text,
+        "tests/codegen/types.ts is stale (RXD_BLESS=1 to update):\n{}",
+        diff::unified(&committed, &out.text, "committed", "generated")
+    );
+    assert_eq!(out, declarations(&golden_types()).unwrap());
 }

@@ -17,6 +17,8 @@ pub enum Close {
     TooSlow,
     /// 4009: a client message over `max_message_bytes`.
     MessageTooBig,
+    /// 4010: the client answered no heartbeat within `heartbeat_timeout`.
+    Timeout,
     /// 4011: the server failed while loading or authenticating.
     ServerError,
     /// 4029: a connection limit was reached.
@@ -36,6 +38,7 @@ impl Close {
             Close::NotFound => 4004,
             Close::TooSlow => 4008,
             Close::MessageTooBig => 4009,
+            Close::Timeout => 4010,
             Close::ServerError => 4011,
             Close::TooManyConnections => 4029,
             Close::Revoked => 4030,
@@ -52,6 +55,7 @@ impl Close {
             Close::NotFound => "not found",
             Close::TooSlow => "too slow",
             Close::MessageTooBig => "message too big",
+            Close::Timeout => "timed out",
             Close::ServerError => "server error",
             Close::TooManyConnections => "too many connections",
             Close::Revoked => "revoked",
@@ -68,6 +72,7 @@ impl Close {
             Close::NotFound,
             Close::TooSlow,
             Close::MessageTooBig,
+            Close::Timeout,
             Close::ServerError,
             Close::TooManyConnections,
             Close::Revoked,

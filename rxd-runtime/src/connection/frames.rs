@@ -103,6 +103,19 @@ pub(crate) fn error(code: &str, message: &str) -> Frame {
     encode(&serde_json::json!({"type": "error", "code": code, "message": message}))
 }
 
+/// `{"type":"reply","id":..,"result":..}` or `{"type":"reply","id":..,"error":{..}}`.
+pub(crate) fn reply(id: u64, result: &Result<serde_json::Value, crate::ActionError>) -> Frame {
+    match result {
+        Ok(value) => encode(&serde_json::json!({"type": "reply", "id": id, "result": value})),
+        Err(error) => encode(&serde_json::json!({"type": "reply", "id": id, "error": error})),
+    }
+}
+
+/// `{"type":"runtime","state":..}`: the connection's runtime state.
+pub(crate) fn runtime(state: &serde_json::Value) -> Frame {
+    encode(&serde_json::json!({"type": "runtime", "state": state}))
+}
+
 /// `{"type":"pong"}`.
 pub(crate) fn pong() -> Frame {
     Frame::from_static(r#"{"type":"pong"}"#)

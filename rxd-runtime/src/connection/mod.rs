@@ -12,13 +12,15 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
+use tokio::task::JoinSet;
 
 use crate::app::AppInner;
 use crate::auth::AuthError;
 use crate::channel::{
-    BoxFuture, Channel, ChannelDescriptor, Connect, Load, LoadError, Reject, RouteParams,
+    ActionError, BoxFuture, Channel, ChannelDescriptor, Connect, Ctx, Load, LoadError, Reject,
+    RouteParams, RuntimeCell,
 };
 use crate::state::{ContextState, InstanceId};
 
@@ -83,9 +85,24 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
         header_token: Option<String>,
     ) -> BoxFuture<'static, ()> {
         let name = self.descriptor.name;
+        let has_runtime = self.descriptor.runtime.is_some();
         Box::pin(async move {
+            let _open = OpenConnection::new(&app);
             let (mut sink, mut stream) = socket.split();
-            let outcome = run::<C>(&app, &mut sink, &mut stream, params, header_token).await;
+            let shutting_down = *app.shutting_down.borrow();
+            let outcome = if shutting_down {
+                Err(Ending::new(Close::GoingAway, "server shutting down"))
+            } else {
+                run::<C>(
+                    &app,
+                    &mut sink,
+                    &mut stream,
+                    params,
+                    header_token,
+                    has_runtime,
+                )
+                .await
+            };
             if let Err(ending) = outcome {
                 tracing::debug!(channel = name, code = ending.close.code(), reason = %ending.reason, "closing");
                 let frame = CloseFrame {
@@ -102,6 +119,22 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
     }
 }
 
+/// Counts a connection as open for as long as it lives.
+struct OpenConnection<'a>(&'a AppInner);
+
+impl<'a> OpenConnection<'a> {
+    fn new(app: &'a AppInner) -> Self {
+        app.connections.send_modify(|open| *open += 1);
+        OpenConnection(app)
+    }
+}
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections.send_modify(|open| *open -= 1);
+    }
+}
+
 /// The connection from the first byte to the end. `Ok` means the client
 /// closed or went away.
 async fn run<C: Channel>(
@@ -110,6 +143,7 @@ async fn run<C: Channel>(
     stream: &mut Stream,
     params: RouteParams,
     header_token: Option<String>,
+    has_runtime: bool,
 ) -> Result<(), Ending> {
     let token = match header_token {
         Some(token) => token,
@@ -149,7 +183,7 @@ async fn run<C: Channel>(
 
     let layer = <C::State as ContextState>::layer();
     let anchor = InstanceId::new(layer.type_name.clone(), connected.anchor);
-    let channel = connected.channel;
+    let channel = Arc::new(connected.channel);
     let load = Load::new(app.data.clone());
     let mut subscription = app
         .hub
@@ -169,13 +203,41 @@ async fn run<C: Channel>(
     for frame in subscription.snapshot.iter() {
         feed(sink, frame.clone()).await?;
     }
+    let runtime = Arc::new(RuntimeCell::new(C::Runtime::default()));
+    if has_runtime {
+        feed(sink, frames::runtime(&runtime.json())).await?;
+    }
     flush(sink).await?;
 
+    let ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone());
+    // Running calls; dropping the set when the connection ends cancels them.
+    let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
+    let limits = &app.limits;
+    let mut shutdown = app.shutting_down.subscribe();
+    // Set once the app shuts down: no new calls; close when the running
+    // ones are done or the deadline passes.
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
+    let mut heartbeat = tokio::time::interval_at(
+        tokio::time::Instant::now() + limits.heartbeat_interval,
+        limits.heartbeat_interval,
+    );
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = tokio::time::Instant::now();
     loop {
+        if drain_deadline.is_some() && calls.is_empty() {
+            return Err(going_away(sink, &mut subscription).await);
+        }
         tokio::select! {
             biased;
             _ = subscription.overflow.notified() => {
                 return Err(Ending::new(Close::TooSlow, "too many frames pending"));
+            }
+            () = shut_down(&mut shutdown), if drain_deadline.is_none() => {
+                drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);
+            }
+            _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
+                // Actions still running are cancelled with the connection.
+                return Err(going_away(sink, &mut subscription).await);
             }
             frame = subscription.frames.recv() => {
                 let Some(frame) = frame else {
@@ -188,7 +250,36 @@ async fn run<C: Channel>(
                 }
                 flush(sink).await?;
             }
+            Some(done) = calls.join_next(), if !calls.is_empty() => {
+                // Only a cancelled task fails to join, and none is cancelled
+                // while the connection lives.
+                let Ok((id, result)) = done else { continue };
+                // The deltas an action's batch caused were queued before it
+                // returned, and so were its runtime changes: both go out
+                // before its reply.
+                while let Ok(frame) = subscription.frames.try_recv() {
+                    feed(sink, frame).await?;
+                }
+                if has_runtime && runtime_changed(&runtime) {
+                    feed(sink, frames::runtime(&runtime.json())).await?;
+                }
+                feed(sink, frames::reply(id, &result)).await?;
+                flush(sink).await?;
+            }
+            _ = runtime.changed.notified(), if has_runtime => {
+                feed(sink, frames::runtime(&runtime.json())).await?;
+                flush(sink).await?;
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > limits.heartbeat_timeout {
+                    return Err(Ending::new(Close::Timeout, "no answer to heartbeats"));
+                }
+                sink.send(Message::Ping(bytes::Bytes::new()))
+                    .await
+                    .map_err(|_| Ending::new(Close::GoingAway, "write failed"))?;
+            }
             message = stream.next() => {
+                last_heard = tokio::time::Instant::now();
                 let text = match message {
                     None | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Err(error)) => return read_failed(error),
@@ -198,13 +289,85 @@ async fn run<C: Channel>(
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Text(text))) => text,
                 };
-                if let Some(reply) = answer(&text)? {
-                    feed(sink, reply).await?;
-                    flush(sink).await?;
-                }
+                let reply = match incoming(&text)? {
+                    Incoming::Answer(frame) => frame,
+                    Incoming::Call { id, .. } if drain_deadline.is_some() => frames::reply(
+                        id,
+                        &Err(ActionError::new("shutting_down", "the server is shutting down")),
+                    ),
+                    Incoming::Call { id, action, args } if calls.len() >= app.limits.max_calls_in_flight => {
+                        let _ = (action, args);
+                        frames::reply(id, &Err(ActionError::new(
+                            "too_many_calls",
+                            format!("at most {} calls may run at once", app.limits.max_calls_in_flight),
+                        )))
+                    }
+                    Incoming::Call { id, action, args } => {
+                        match channel.clone().rxd_call(ctx.clone(), &action, args) {
+                            Err(error) => frames::reply(id, &Err(error)),
+                            Ok(call) => {
+                                calls.spawn(run_call(id, action, call));
+                                continue;
+                            }
+                        }
+                    }
+                };
+                feed(sink, reply).await?;
+                flush(sink).await?;
             }
         }
     }
+}
+
+/// Takes a pending change notification, if there is one: a change already
+/// sent need not be sent again when its notification is polled later.
+fn runtime_changed(runtime: &RuntimeCell) -> bool {
+    use futures_util::FutureExt as _;
+    runtime.changed.notified().now_or_never().is_some()
+}
+
+/// Runs one action; a panic is answered as an internal error and logged,
+/// and the connection goes on.
+async fn run_call(
+    id: u64,
+    action: String,
+    call: BoxFuture<'static, Result<Value, ActionError>>,
+) -> (u64, Result<Value, ActionError>) {
+    let result = std::panic::AssertUnwindSafe(call)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(action, panic = message, "action panicked");
+            Err(ActionError::internal())
+        });
+    (id, result)
+}
+
+/// Resolves once the app shuts down. (The `watch::Ref` that `wait_for`
+/// returns must not live in the connection's future: it is not `Send`.)
+async fn shut_down(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    if shutdown.wait_for(|down| *down).await.is_err() {
+        // The app is gone, so it will never shut down.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Sends what is queued for the connection (no committed change is lost to
+/// a shutdown), then says why it ends.
+async fn going_away(sink: &mut Sink, subscription: &mut crate::hub::Subscription) -> Ending {
+    let ending = Ending::new(Close::GoingAway, "server shutting down");
+    while let Ok(frame) = subscription.frames.try_recv() {
+        if feed(sink, frame).await.is_err() {
+            return ending;
+        }
+    }
+    let _ = flush(sink).await;
+    ending
 }
 
 async fn feed(sink: &mut Sink, frame: frames::Frame) -> Result<(), Ending> {
@@ -285,11 +448,61 @@ async fn first_message(
     }
 }
 
-/// The answer to a message after `ready`, if any.
-fn answer(text: &str) -> Result<Option<frames::Frame>, Ending> {
-    let (kind, _) = parse(text)?;
-    Ok(Some(match kind.as_str() {
+/// A client message after `ready`.
+enum Incoming {
+    /// Answer at once with this frame.
+    Answer(frames::Frame),
+    /// Start an action.
+    Call {
+        id: u64,
+        action: String,
+        args: Vec<Value>,
+    },
+}
+
+/// The largest call id: ids are JSON numbers, exact in JavaScript up to
+/// 2^53 - 1.
+const MAX_CALL_ID: u64 = (1 << 53) - 1;
+
+fn incoming(text: &str) -> Result<Incoming, Ending> {
+    let (kind, mut object) = parse(text)?;
+    Ok(Incoming::Answer(match kind.as_str() {
         "ping" => frames::pong(),
+        "call" => {
+            let id = object
+                .get("id")
+                .and_then(Value::as_u64)
+                .filter(|id| *id <= MAX_CALL_ID);
+            let Some(id) = id else {
+                return Ok(Incoming::Answer(frames::error(
+                    "bad_call",
+                    "a call needs an integer \"id\" from 0 to 2^53-1",
+                )));
+            };
+            let action = match object.remove("action") {
+                Some(Value::String(action)) => action,
+                _ => {
+                    return Ok(Incoming::Answer(frames::reply(
+                        id,
+                        &Err(ActionError::new(
+                            "bad_call",
+                            "a call needs a string \"action\"",
+                        )),
+                    )))
+                }
+            };
+            let args = match object.remove("args") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(args)) => args,
+                Some(_) => {
+                    return Ok(Incoming::Answer(frames::reply(
+                        id,
+                        &Err(ActionError::new("bad_call", "\"args\" must be an array")),
+                    )))
+                }
+            };
+            return Ok(Incoming::Call { id, action, args });
+        }
         "auth" => frames::error("already_authenticated", "this connection is authenticated"),
         other => frames::error(
             "unknown_type",

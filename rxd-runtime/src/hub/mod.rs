@@ -56,6 +56,9 @@ struct HubState {
     /// Events that arrived while a cold load ran, by load id.
     loads: HashMap<u64, Vec<Arc<ChangeEvent>>>,
     next_id: u64,
+    /// How many times the broker made this hub resync: a cold load that
+    /// spans one may have missed events, and fails.
+    resyncs: u64,
 }
 
 struct HotAnchor {
@@ -63,6 +66,9 @@ struct HotAnchor {
     subscribers: Vec<Subscriber>,
     /// The initial-state frames for `state.version`, built on first use.
     snapshot: Option<Arc<[Frame]>>,
+    /// Counts the times the anchor was left without subscribers: an idle
+    /// timer drops the anchor only if no one came and left since it started.
+    idle_generation: u64,
 }
 
 struct Subscriber {
@@ -97,6 +103,12 @@ impl EventSink for Sink {
     fn deliver(&self, event: Arc<ChangeEvent>) {
         if let Some(inner) = self.0.upgrade() {
             Hub { inner }.apply(event);
+        }
+    }
+
+    fn resync(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            Hub { inner }.resync_all();
         }
     }
 }
@@ -148,6 +160,22 @@ impl Hub {
     /// How many anchors are hot in this process.
     pub fn hot_anchors(&self) -> usize {
         self.inner.state.lock().anchors.len()
+    }
+
+    /// Drops every hot anchor, because the broker lost events that may have
+    /// changed them. Each subscriber's frame queue closes, so its
+    /// connection ends with close 1001 (going away) after the frames
+    /// already queued, and the client reconnects and loads afresh. Cold
+    /// loads running now fail (close 4011; the client reconnects too).
+    fn resync_all(&self) {
+        let mut state = self.inner.state.lock();
+        state.resyncs += 1;
+        state.index.clear();
+        let dropped = std::mem::take(&mut state.anchors);
+        drop(state);
+        if !dropped.is_empty() {
+            tracing::warn!(anchors = dropped.len(), "hub: resync; hot anchors dropped");
+        }
     }
 
     /// Applies one change event to every hot anchor it touches.
@@ -233,7 +261,7 @@ impl Hub {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Value, LoadError>>,
     {
-        let (load_id, start) = {
+        let (load_id, start, resyncs) = {
             let mut state = self.inner.state.lock();
             if state.anchors.contains_key(&anchor) {
                 return Ok(self.join(&mut state, &anchor));
@@ -241,7 +269,7 @@ impl Hub {
             state.next_id += 1;
             let id = state.next_id;
             state.loads.insert(id, Vec::new());
-            (id, state.applied)
+            (id, state.applied, state.resyncs)
         };
         let guard = LoadGuard {
             hub: self,
@@ -263,6 +291,14 @@ impl Hub {
 
         let mut state = self.inner.state.lock();
         let buffered = guard.finish(&mut state);
+        // A load that spans a resync may have read the database before
+        // events this process never received; an anchor made hot since
+        // comes from a later load and may be joined.
+        if state.resyncs != resyncs && !state.anchors.contains_key(&anchor) {
+            return Err(LoadError::Internal(
+                format!("the broker lost events while {anchor} loaded; the client reloads").into(),
+            ));
+        }
         if !state.anchors.contains_key(&anchor) {
             let mut anchor_state = AnchorState::new(anchor.clone(), start, instances);
             for event in &buffered {
@@ -281,6 +317,7 @@ impl Hub {
                     state: anchor_state,
                     subscribers: Vec::new(),
                     snapshot: None,
+                    idle_generation: 0,
                 },
             );
         }
@@ -327,11 +364,11 @@ impl Hub {
         }
     }
 
-    /// Removes a subscriber; an anchor left with none is dropped, with its
-    /// index entries.
+    /// Removes a subscriber. An anchor left with none stays hot for
+    /// `idle_anchor_ttl` (a reload or a reconnect finds it without a
+    /// database load), then is dropped with its index entries.
     fn unsubscribe(&self, anchor: &InstanceId, id: u64) {
-        let mut guard = self.inner.state.lock();
-        let state = &mut *guard;
+        let mut state = self.inner.state.lock();
         let Some(hot) = state.anchors.get_mut(anchor) else {
             return;
         };
@@ -339,14 +376,39 @@ impl Hub {
         if !hot.subscribers.is_empty() {
             return;
         }
-        if let Some(hot) = state.anchors.remove(anchor) {
-            for instance in hot.state.instances.keys() {
-                if let Some(anchors) = state.index.get_mut(instance) {
-                    anchors.retain(|a| a != anchor);
-                    if anchors.is_empty() {
-                        state.index.remove(instance);
+        let ttl = self.inner.limits.idle_anchor_ttl;
+        let runtime = tokio::runtime::Handle::try_current();
+        match runtime {
+            Ok(runtime) if !ttl.is_zero() => {
+                hot.idle_generation += 1;
+                let generation = hot.idle_generation;
+                let (hub, anchor) = (self.clone(), anchor.clone());
+                runtime.spawn(async move {
+                    tokio::time::sleep(ttl).await;
+                    let mut state = hub.inner.state.lock();
+                    let still_idle = state.anchors.get(&anchor).is_some_and(|hot| {
+                        hot.subscribers.is_empty() && hot.idle_generation == generation
+                    });
+                    if still_idle {
+                        drop_anchor(&mut state, &anchor);
                     }
-                }
+                });
+            }
+            _ => drop_anchor(&mut state, anchor),
+        }
+    }
+}
+
+/// Forgets a hot anchor and its reverse-index entries.
+fn drop_anchor(state: &mut HubState, anchor: &InstanceId) {
+    let Some(hot) = state.anchors.remove(anchor) else {
+        return;
+    };
+    for instance in hot.state.instances.keys() {
+        if let Some(anchors) = state.index.get_mut(instance) {
+            anchors.retain(|a| a != anchor);
+            if anchors.is_empty() {
+                state.index.remove(instance);
             }
         }
     }

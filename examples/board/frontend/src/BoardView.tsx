@@ -1,7 +1,7 @@
 import { memo, useEffect, useMemo, useState, type SubmitEvent, type KeyboardEvent } from "react";
 import type { ChannelError } from "rxd-client";
 import { useChannelState } from "rxd-client/react";
-import { createCard, deleteCard, messageOf, moveCard, renameCard } from "./api";
+import { messageOf } from "./api";
 import { BoardChannel } from "./generated/board.channels";
 import type { Card, Column } from "./generated/board.interfaces";
 import { recordRender } from "./renders";
@@ -64,7 +64,7 @@ export function BoardView({ boardId, token }: { boardId: number; token: string }
               key={column.id}
               column={column}
               columnOptions={columnOptions}
-              token={token}
+              channel={channel}
               report={setRestError}
             />
           ))}
@@ -106,11 +106,11 @@ function useColumnOptions(columns: readonly Column[] | null): readonly ColumnOpt
 interface ColumnProps {
   column: Column;
   columnOptions: readonly ColumnOption[];
-  token: string;
+  channel: BoardChannel;
   report: Report;
 }
 
-const ColumnView = memo(function ColumnView({ column, columnOptions, token, report }: ColumnProps) {
+const ColumnView = memo(function ColumnView({ column, columnOptions, channel, report }: ColumnProps) {
   useEffect(() => {
     recordRender(`column-${column.id}`);
   });
@@ -122,7 +122,7 @@ const ColumnView = memo(function ColumnView({ column, columnOptions, token, repo
     const trimmed = title.trim();
     if (trimmed === "") return;
     setBusy(true);
-    createCard(token, column.id, trimmed).then(
+    channel.createCard(column.id, trimmed).then(
       () => {
         setTitle("");
         setBusy(false);
@@ -143,7 +143,7 @@ const ColumnView = memo(function ColumnView({ column, columnOptions, token, repo
       </h2>
       <ul className="cards">
         {column.cards.map((card) => (
-          <CardView key={card.id} card={card} columnOptions={columnOptions} token={token} report={report} />
+          <CardView key={card.id} card={card} columnOptions={columnOptions} channel={channel} report={report} />
         ))}
       </ul>
       <form className="add-card" onSubmit={add}>
@@ -168,11 +168,11 @@ const ColumnView = memo(function ColumnView({ column, columnOptions, token, repo
 interface CardProps {
   card: Card;
   columnOptions: readonly ColumnOption[];
-  token: string;
+  channel: BoardChannel;
   report: Report;
 }
 
-const CardView = memo(function CardView({ card, columnOptions, token, report }: CardProps) {
+const CardView = memo(function CardView({ card, columnOptions, channel, report }: CardProps) {
   useEffect(() => {
     recordRender(`card-${card.id}`);
   });
@@ -203,7 +203,7 @@ const CardView = memo(function CardView({ card, columnOptions, token, report }: 
       setDraft(null);
       return;
     }
-    run("rename the card", () => renameCard(token, card.id, title), () => {
+    run("rename the card", () => channel.renameCard(card.id, title), () => {
       setDraft(null);
     });
   };
@@ -268,7 +268,7 @@ const CardView = memo(function CardView({ card, columnOptions, token, report }: 
             disabled={busy}
             onChange={(event) => {
               const columnId = Number(event.target.value);
-              run("move the card", () => moveCard(token, card.id, columnId));
+              run("move the card", () => channel.moveCard(card.id, columnId));
             }}
           >
             {columnOptions.map((option) => (
@@ -284,7 +284,7 @@ const CardView = memo(function CardView({ card, columnOptions, token, report }: 
             aria-label={`Delete ${card.title}`}
             disabled={busy}
             onClick={() => {
-              run("delete the card", () => deleteCard(token, card.id));
+              run("delete the card", () => channel.deleteCard(card.id));
             }}
           >
             Delete

@@ -1,7 +1,8 @@
-// The board's REST API (examples/board/src/api.rs): every write commits its
-// transaction and a hub batch, and the change reaches every open board view
-// through its channel, so the callers never update local state themselves.
-import type { Card } from "./generated/board.interfaces";
+// The board's REST API (examples/board/src/api.rs): the list of boards.
+// Card writes go through the channel's actions (BoardChannel.renameCard, ...);
+// either way the change reaches every open board view through its channel, so
+// callers never update local state themselves.
+import { ActionError } from "rxd-client";
 
 /** A board the caller may see, as `GET /api/boards` lists it. */
 export interface BoardSummary {
@@ -63,23 +64,18 @@ export function listBoards(token: string): Promise<BoardSummary[]> {
   return request<BoardSummary[]>(token, "GET", "/api/boards");
 }
 
-export function createCard(token: string, columnId: number, title: string): Promise<Card> {
-  return request<Card>(token, "POST", "/api/cards", { column_id: columnId, title });
-}
-
-export function renameCard(token: string, cardId: number, title: string): Promise<Card> {
-  return request<Card>(token, "PATCH", `/api/cards/${cardId}`, { title });
-}
-
-export function moveCard(token: string, cardId: number, columnId: number): Promise<Card> {
-  return request<Card>(token, "PATCH", `/api/cards/${cardId}`, { column_id: columnId });
-}
-
-export function deleteCard(token: string, cardId: number): Promise<void> {
-  return request<undefined>(token, "DELETE", `/api/cards/${cardId}`);
-}
-
-/** A message for any thrown value. */
+/**
+ * A message for any thrown value. An action's field errors
+ * (`details.fields`, as the board's actions send them) are spelled out.
+ */
 export function messageOf(error: unknown): string {
+  if (error instanceof ActionError) {
+    const fields = error.details?.fields;
+    if (typeof fields === "object" && fields !== null) {
+      const problems = Object.entries(fields).map(([field, problem]) => `${field} ${String(problem)}`);
+      return `${error.code}: ${problems.join(", ")}`;
+    }
+    return `${error.code}: ${error.message}`;
+  }
   return error instanceof Error ? error.message : String(error);
 }
