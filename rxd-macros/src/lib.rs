@@ -44,13 +44,18 @@ pub fn derive_context_state(input: TokenStream) -> TokenStream {
     context_state::derive(&input).into()
 }
 
-/// Derives `rxd::TypeScript` for a plain value type used inside state: a
-/// struct or an enum, in any of serde's enum representations.
+/// Derives `rxd::TypeScript` for a plain value type used inside state or in
+/// action parameters and results: a struct (generic ones become generic
+/// declarations) or an enum, in any of serde's enum representations. Both
+/// directions are derived: what serde writes (`ts_type`) and what it reads
+/// (`ts_input_type`, declared as `NameInput` where the two differ).
 ///
 /// Type attributes: `#[rxd(rename = "...")]` sets the TypeScript name,
-/// `#[rxd(ts = "...")]` gives the whole type as TypeScript text. Field and
-/// variant attribute: `#[rxd(ts = "...")]`, required with serde's `with`,
-/// `serialize_with` and `deserialize_with`.
+/// `#[rxd(ts = "...")]` gives the whole type as TypeScript text,
+/// `#[rxd(ts_input = "...")]` the input side alone. Field and variant
+/// attributes: `#[rxd(ts = "...")]` / `#[rxd(ts_input = "...")]`, required
+/// with serde's `with`, `serialize_with` and `deserialize_with`. The rule
+/// for every type and attribute is in `docs/TYPES.md`.
 #[proc_macro_derive(TypeScript, attributes(rxd))]
 pub fn derive_typescript(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
