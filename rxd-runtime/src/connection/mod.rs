@@ -22,6 +22,7 @@ use crate::channel::{
     ActionError, BoxFuture, Channel, ChannelDescriptor, Connect, Ctx, Load, LoadError, Reject,
     RouteParams, RuntimeCell,
 };
+use crate::hub::Subscription;
 use crate::state::{ContextState, InstanceId};
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -135,39 +136,41 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-/// The connection from the first byte to the end. `Ok` means the client
-/// closed or went away.
-async fn run<C: Channel>(
+/// Authenticates with the header's token or the first message. `Ok(None)`:
+/// the client left before sending one.
+async fn authenticate(
     app: &AppInner,
-    sink: &mut Sink,
     stream: &mut Stream,
-    params: RouteParams,
     header_token: Option<String>,
-    has_runtime: bool,
-) -> Result<(), Ending> {
+) -> Result<Option<Box<dyn std::any::Any + Send + Sync>>, Ending> {
     let token = match header_token {
         Some(token) => token,
         None => match first_message(stream, app.limits.auth_timeout).await? {
             Some(token) => token,
-            None => return Ok(()),
+            None => return Ok(None),
         },
     };
-
-    let principal = match app.auth.authenticate(&token).await {
-        Ok(principal) => principal,
-        Err(AuthError::InvalidToken) => {
-            return Err(Ending::new(Close::Unauthorized, "invalid token"))
-        }
+    match app.auth.authenticate(&token).await {
+        Ok(principal) => Ok(Some(principal)),
+        Err(AuthError::InvalidToken) => Err(Ending::new(Close::Unauthorized, "invalid token")),
         Err(AuthError::Internal(error)) => {
             tracing::error!(%error, "authenticator failed");
-            return Err(Ending::new(Close::ServerError, "authentication failed"));
+            Err(Ending::new(Close::ServerError, "authentication failed"))
         }
-    };
+    }
+}
+
+/// Runs the channel's `connect` (permission), then subscribes to its anchor,
+/// loading it cold if no connection of this process shows it yet.
+async fn admit<C: Channel>(
+    app: &AppInner,
+    principal: Box<dyn std::any::Any + Send + Sync>,
+    params: RouteParams,
+) -> Result<(Arc<C>, Subscription), Ending> {
     let principal = principal.downcast::<C::Principal>().map_err(|_| {
         tracing::error!("the authenticator's principal is not the channel's");
         Ending::new(Close::ServerError, "server misconfigured")
     })?;
-
     let connect = Connect::new(app.data.clone(), params.clone());
     let connected =
         C::rxd_connect(connect, *principal, params)
@@ -185,7 +188,7 @@ async fn run<C: Channel>(
     let anchor = InstanceId::new(layer.type_name.clone(), connected.anchor);
     let channel = Arc::new(connected.channel);
     let load = Load::new(app.data.clone());
-    let mut subscription = app
+    let subscription = app
         .hub
         .subscribe(layer, anchor, || async {
             let state = channel.rxd_load(&load).await?;
@@ -199,6 +202,23 @@ async fn run<C: Channel>(
                 Ending::new(Close::ServerError, "load failed")
             }
         })?;
+    Ok((channel, subscription))
+}
+
+/// The connection from the first byte to the end. `Ok` means the client
+/// closed or went away.
+async fn run<C: Channel>(
+    app: &AppInner,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    params: RouteParams,
+    header_token: Option<String>,
+    has_runtime: bool,
+) -> Result<(), Ending> {
+    let Some(principal) = authenticate(app, stream, header_token).await? else {
+        return Ok(());
+    };
+    let (channel, mut subscription) = admit::<C>(app, principal, params).await?;
 
     for frame in subscription.snapshot.iter() {
         feed(sink, frame.clone()).await?;
@@ -295,11 +315,10 @@ async fn run<C: Channel>(
                         id,
                         &Err(ActionError::new("shutting_down", "the server is shutting down")),
                     ),
-                    Incoming::Call { id, action, args } if calls.len() >= app.limits.max_calls_in_flight => {
-                        let _ = (action, args);
+                    Incoming::Call { id, .. } if calls.len() >= limits.max_calls_in_flight => {
                         frames::reply(id, &Err(ActionError::new(
                             "too_many_calls",
-                            format!("at most {} calls may run at once", app.limits.max_calls_in_flight),
+                            format!("at most {} calls may run at once", limits.max_calls_in_flight),
                         )))
                     }
                     Incoming::Call { id, action, args } => {
@@ -359,7 +378,7 @@ async fn shut_down(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
 
 /// Sends what is queued for the connection (no committed change is lost to
 /// a shutdown), then says why it ends.
-async fn going_away(sink: &mut Sink, subscription: &mut crate::hub::Subscription) -> Ending {
+async fn going_away(sink: &mut Sink, subscription: &mut Subscription) -> Ending {
     let ending = Ending::new(Close::GoingAway, "server shutting down");
     while let Ok(frame) = subscription.frames.try_recv() {
         if feed(sink, frame).await.is_err() {
