@@ -29,12 +29,7 @@ impl TestServer {
         let db = board::db::open("sqlite::memory:")
             .await
             .expect("open the test database");
-        let app = rxd::App::builder()
-            .auth(board::TokenAuth::new(db.clone()))
-            .data(db.clone())
-            .limits(limits)
-            .channel::<board::BoardChannel>()
-            .build();
+        let app = board::app_builder(db.clone()).limits(limits).build();
         Self::serve(app, db).await
     }
 

@@ -17,13 +17,18 @@ use tower_http::services::{ServeDir, ServeFile};
 pub use channel::{BoardChannel, TokenAuth};
 pub use db::Db;
 
-/// The rxd app: one channel per board, tokens from the database.
-pub fn app(db: Db) -> rxd::App {
+/// The rxd app's registry: one channel per board, tokens from the
+/// database. Limits and the broker stay open to the caller.
+pub fn app_builder(db: Db) -> rxd::AppBuilder<state::User> {
     rxd::App::builder()
         .auth(TokenAuth::new(db.clone()))
         .data(db)
         .channel::<BoardChannel>()
-        .build()
+}
+
+/// The rxd app with the defaults: in-memory broker, default limits.
+pub fn app(db: Db) -> rxd::App {
+    app_builder(db).build()
 }
 
 /// The whole HTTP surface: channels, REST, and (when `frontend` exists) the

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR]
+  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR] [--redis URL]
   board makefrontend [--out DIR] [--check]";
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -48,19 +48,57 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let url = flag(args, "--db").unwrap_or_else(|| "sqlite::memory:".into());
     let frontend = flag(args, "--frontend").map(PathBuf::from);
     let db = board::db::open(&url).await?;
-    let app = board::app(db.clone());
+    let app = match flag(args, "--redis") {
+        // Several processes share Redis (and a database): a write on one
+        // reaches the clients of all. See docs/DEPLOY.md.
+        Some(redis) => {
+            let config = rxd::broker::RedisConfig::new(&redis)?;
+            tracing::info!(namespace = %config.namespace, "using the redis broker");
+            let broker = rxd::broker::RedisBroker::connect(config).await?;
+            board::app_builder(db.clone()).broker(broker).build()
+        }
+        None => board::app(db.clone()),
+    };
     let router = board::router(&app, db, frontend.as_deref());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
     // The first line is read by the browser tests and `cargo xtask demo`.
     println!("listening on http://{local}");
     println!("open http://{local}/?token=ada-token (Ada sees both boards; grace-token sees board 1; linus-token sees none)");
+    // On SIGTERM or ctrl-c, connections close with 1001 after their running
+    // actions, so clients reconnect to another process; then the listener
+    // stops.
+    let shutting_down = app.clone();
     axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            tracing::info!("shutting down");
+            shutting_down.shutdown().await;
         })
         .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (what process managers send) or ctrl-c.
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 fn makefrontend(args: &[String]) -> Result<ExitCode> {
