@@ -5,6 +5,9 @@
 //! - `demo`: build the board example's front end and serve it.
 //! - `test`: every test, in the order that fails fastest; CI runs exactly
 //!   this.
+//! - `bench [--quick] [args...]`: the benchmarks against the peers (issue
+//!   5); builds `rxd-bench` in release mode and runs `rxd-bench all`, which
+//!   writes `bench/RESULTS.md`.
 //!
 //! Std only, so that it compiles in seconds.
 
@@ -22,8 +25,11 @@ fn main() -> ExitCode {
         Some("makefrontend") => makefrontend(&root, args.iter().any(|a| a == "--check")),
         Some("demo") => demo(&root),
         Some("test") => test(&root),
+        Some("bench") => bench(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <makefrontend [--check] | demo | test>");
+            eprintln!(
+                "usage: cargo xtask <makefrontend [--check] | demo | test | bench [--quick] [rxd-bench all options]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -106,6 +112,23 @@ fn demo(root: &Path) -> Result<(), String> {
             .args(["run", "--quiet", "-p", "board", "--", "serve", "--frontend"])
             .arg(dist),
     )
+}
+
+/// `cargo run --release -p rxd-bench -- all [args]`.
+fn bench(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut command = cargo();
+    command
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "rxd-bench",
+            "--",
+            "all",
+        ])
+        .args(args);
+    run(root, &mut command)
 }
 
 /// One step of `cargo xtask test`.
