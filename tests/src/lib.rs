@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use axum::serve::ListenerExt;
 use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -40,6 +41,9 @@ impl TestServer {
             .await
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let serving = router.clone();
         let task = tokio::spawn(async move {
             axum::serve(listener, serving).await.expect("serve");

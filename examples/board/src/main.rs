@@ -2,6 +2,8 @@
 //! that the React app imports.
 
 use std::path::PathBuf;
+
+use axum::serve::ListenerExt;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -62,6 +64,12 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let router = board::router(&app, db, frontend.as_deref());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
+    // Deltas are small frames that must leave at once: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY");
+        }
+    });
     // The first line is read by the browser tests and `cargo xtask demo`.
     println!("listening on http://{local}");
     println!("open http://{local}/?token=ada-token (Ada sees both boards; grace-token sees board 1; linus-token sees none)");
