@@ -423,26 +423,28 @@ fn field_ts(field: &Field, serde: &SerdeField, cx: &mut Cx) -> Ts {
         return Ts::Raw(text);
     }
     if let Some((with, span)) = serde.with.get(cx.dir) {
-        let only = match *with {
-            "with" => None,
-            "deserialize_with" => Some(Dir::Input),
-            _ => Some(Dir::Output),
-        };
-        let key = if *with == "deserialize_with" {
-            "ts_input"
-        } else {
-            "ts"
-        };
-        cx.report(
-            only,
-            *span,
-            format!(
-                "cannot know the TypeScript shape of a field with serde({with}); name it with #[rxd({key} = \"...\")]"
-            ),
-        );
+        report_unknowable(cx, with, *span, "field");
         return Ts::Null;
     }
     Ts::Of(cx.params.substitute(&field.ty, cx.errors))
+}
+
+/// A field or variant whose shape serde's `with`, `serialize_with` or
+/// `deserialize_with` hides: an error in the direction it hides, naming the
+/// `#[rxd(...)]` key that fixes it.
+fn report_unknowable(cx: &mut Cx, with: &str, span: Span, what: &str) {
+    let (only, key) = match with {
+        "with" => (None, "ts"),
+        "deserialize_with" => (Some(Dir::Input), "ts_input"),
+        _ => (Some(Dir::Output), "ts"),
+    };
+    cx.report(
+        only,
+        span,
+        format!(
+            "cannot know the TypeScript shape of a {what} with serde({with}); name it with #[rxd({key} = \"...\")]"
+        ),
+    );
 }
 
 /// `Option<T>` → `T`.
@@ -744,23 +746,7 @@ fn variant_content(
         return Some(Ts::Raw(ts));
     }
     if let Some((with, span)) = attrs.with.get(cx.dir) {
-        let only = match *with {
-            "with" => None,
-            "deserialize_with" => Some(Dir::Input),
-            _ => Some(Dir::Output),
-        };
-        let key = if *with == "deserialize_with" {
-            "ts_input"
-        } else {
-            "ts"
-        };
-        cx.report(
-            only,
-            *span,
-            format!(
-                "cannot know the TypeScript shape of a variant with serde({with}); name it with #[rxd({key} = \"...\")]"
-            ),
-        );
+        report_unknowable(cx, with, *span, "variant");
         return Some(Ts::Null);
     }
     match &variant.fields {
