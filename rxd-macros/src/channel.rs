@@ -379,12 +379,7 @@ fn parse_actions<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Vec<ActionIr<'a>
         }
         let mut inputs = f.sig.inputs.iter();
         match inputs.next() {
-            Some(FnArg::Receiver(Receiver {
-                reference: Some(_),
-                mutability: None,
-                colon_token: None,
-                ..
-            })) => {}
+            Some(FnArg::Receiver(receiver)) if is_shared_self(receiver) => {}
             Some(FnArg::Receiver(receiver)) => {
                 errors.spanned(
                     receiver,
@@ -580,6 +575,12 @@ fn check_connect<'a>(
     ok.then_some((principal, args))
 }
 
+/// `&self`: not `self`, `&mut self`, nor `self: Type`. `load` and actions
+/// take it, as the channel is shared by concurrent calls.
+fn is_shared_self(receiver: &Receiver) -> bool {
+    receiver.reference.is_some() && receiver.mutability.is_none() && receiver.colon_token.is_none()
+}
+
 /// Checks `async fn load(&self, ctx: &Load)`.
 fn check_load(f: &ImplItemFn, errors: &mut Errors) {
     is_async(f, errors);
@@ -589,12 +590,7 @@ fn check_load(f: &ImplItemFn, errors: &mut Errors) {
     const SHAPE: &str = "async fn load(&self, ctx: &rxd::Load)";
     let mut inputs = f.sig.inputs.iter();
     match inputs.next() {
-        Some(FnArg::Receiver(Receiver {
-            reference: Some(_),
-            mutability: None,
-            colon_token: None,
-            ..
-        })) => {}
+        Some(FnArg::Receiver(receiver)) if is_shared_self(receiver) => {}
         Some(FnArg::Receiver(receiver)) => errors.spanned(
             receiver,
             format_args!("`load` takes `&self`, as the channel stays in use: `{SHAPE}`"),
