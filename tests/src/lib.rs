@@ -10,6 +10,18 @@ use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// Reads until the server closes the socket; returns the close code. Fails
+/// the test if no close comes within five seconds.
+pub async fn close_code(client: &mut rxd::client::Client) -> u16 {
+    loop {
+        match client.next_within(std::time::Duration::from_secs(5)).await {
+            Ok(rxd::client::ServerMessage::Closed { code, .. }) => return code,
+            Ok(_) => continue,
+            Err(error) => panic!("no close frame in time: {error}"),
+        }
+    }
+}
+
 /// A board example server listening on 127.0.0.1 with a fresh database.
 pub struct TestServer {
     pub addr: SocketAddr,

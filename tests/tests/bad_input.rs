@@ -4,23 +4,11 @@ use std::time::Duration;
 
 use board::state::Board;
 use rxd::client::{Client, ClientState, ServerMessage};
-use rxd_tests::TestServer;
+use rxd_tests::{close_code, TestServer};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Reads until the server closes; returns the close code.
-async fn close_code(client: &mut Client) -> u16 {
-    loop {
-        match client.next_within(WAIT).await {
-            Ok(ServerMessage::Closed { code, .. }) => return code,
-            Ok(_) => continue,
-            // A reset after the close frame: the close was still seen.
-            Err(error) => panic!("no close frame: {error}"),
-        }
-    }
-}
 
 async fn assert_still_serving(server: &TestServer) {
     let mut client = Client::connect(&server.board_url(1), "ada-token")

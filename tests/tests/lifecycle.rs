@@ -8,7 +8,7 @@ use board::db::{self, Db};
 use board::state::{Board, User};
 use rxd::client::{Client, ClientState, ServerMessage};
 use rxd::{ActionError, Connect, Ctx, Load, LoadError, Reject};
-use rxd_tests::TestServer;
+use rxd_tests::{close_code, TestServer};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -75,15 +75,6 @@ async fn connect(server: &TestServer) -> Client {
     let mut state = ClientState::new::<Board>();
     assert_eq!(client.read_initial_state(&mut state).await.unwrap(), None);
     client
-}
-
-async fn close_code(client: &mut Client) -> u16 {
-    loop {
-        match client.next_within(WAIT).await.expect("a close in time") {
-            ServerMessage::Closed { code, .. } => return code,
-            _ => continue,
-        }
-    }
 }
 
 #[tokio::test]
