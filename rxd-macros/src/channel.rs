@@ -14,6 +14,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, Receiver, Type};
 
 use crate::attr::{docs, opt_string, unraw, Errors};
+use crate::consumer::{generate_consume, is_consumer_attr, parse_consumers, ConsumerIr};
 
 /// The attribute's arguments.
 #[derive(Default)]
@@ -40,6 +41,7 @@ struct ChannelIr<'a> {
     /// `connect`'s parameters after the principal, in the fn's order.
     connect_args: Vec<(&'a Ident, &'a Type)>,
     actions: Vec<ActionIr<'a>>,
+    consumers: Vec<ConsumerIr<'a>>,
     doc: Option<String>,
 }
 
@@ -301,6 +303,7 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
         },
     };
     let actions = parse_actions(imp, errors);
+    let consumers = parse_consumers(imp, is_action_attr, errors);
     Some(ChannelIr {
         self_ty: &imp.self_ty,
         name,
@@ -315,6 +318,7 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
         principal,
         connect_args,
         actions,
+        consumers,
         doc: docs(&imp.attrs),
     })
 }
@@ -327,12 +331,14 @@ fn is_action_attr(attr: &syn::Attribute) -> bool {
             && path.segments[1].ident == "action")
 }
 
-/// The impl block as the compiler should see it: `#[action]` is ours.
+/// The impl block as the compiler should see it: `#[action]` and
+/// `#[consumer]` are ours.
 fn without_action_attrs(imp: &ItemImpl) -> ItemImpl {
     let mut imp = imp.clone();
     for item in &mut imp.items {
         if let ImplItem::Fn(f) = item {
-            f.attrs.retain(|a| !is_action_attr(a));
+            f.attrs
+                .retain(|a| !is_action_attr(a) && !is_consumer_attr(a));
         }
     }
     imp
@@ -577,7 +583,7 @@ fn check_connect<'a>(
 
 /// `&self`: not `self`, `&mut self`, nor `self: Type`. `load` and actions
 /// take it, as the channel is shared by concurrent calls.
-fn is_shared_self(receiver: &Receiver) -> bool {
+pub(crate) fn is_shared_self(receiver: &Receiver) -> bool {
     receiver.reference.is_some() && receiver.mutability.is_none() && receiver.colon_token.is_none()
 }
 
@@ -669,6 +675,7 @@ fn generate(ir: &ChannelIr) -> TokenStream {
         }
     });
     let call = generate_call(ir);
+    let consume = generate_consume(self_ty, &ir.consumers);
     let (runtime_ty, runtime_ts) = match ir.runtime {
         Some(ty) => (
             quote!(#ty),
@@ -698,6 +705,8 @@ fn generate(ir: &ChannelIr) -> TokenStream {
             }
 
             #call
+
+            #consume
 
             fn rxd_connect(
                 #ctx: ::rxd::Connect,

@@ -15,6 +15,7 @@ use syn::{parse_macro_input, DeriveInput};
 mod attr;
 mod case;
 mod channel;
+mod consumer;
 mod context_state;
 mod typescript;
 
@@ -77,6 +78,12 @@ pub fn derive_typescript(input: TokenStream) -> TokenStream {
 /// route; each `{param}` is a `connect` parameter of the same name, parsed
 /// with `FromStr`), and `anchor = param` (the route parameter that holds the
 /// anchor's key; needed only when the route has several).
+///
+/// Inside the block, `#[action]` marks `async fn name(&self, ctx: &Ctx,
+/// params...) -> Result<T, E>` methods the browser calls, and
+/// `#[consumer("kind")]` marks `async fn name(&self, ctx: &Ctx, event: E)`
+/// methods that receive the events of that kind sent with
+/// `hub.send_event(group, "kind", &event)` to a group the connection joined.
 #[proc_macro_attribute]
 pub fn channel(args: TokenStream, item: TokenStream) -> TokenStream {
     channel::expand(args.into(), item.into()).into()

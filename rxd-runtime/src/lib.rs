@@ -42,8 +42,8 @@ pub mod __private {
     use std::marker::PhantomData;
 
     pub use crate::channel::{
-        action_result, ActionArgs, ActionDescriptor, ActionParam, BoxFuture, ChannelDescriptor,
-        Connected, RouteParam,
+        action_result, consumer_event, ActionArgs, ActionDescriptor, ActionParam, BoxFuture,
+        ChannelDescriptor, Connected, ConsumerOutcome, RouteParam,
     };
     pub use crate::state::ts::{NamedType, TsDecl, TsField};
     pub use crate::state::{Cardinality, FieldType, Layer, LayerField, ParentLink, Relation};

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{Broker, BrokerError, ChangeEvent, ChangeSet, EventSink};
+use super::{Broker, BrokerError, ChangeEvent, ChangeSet, ControlEvent, EventSink};
 use crate::channel::BoxFuture;
 
 /// The single-process broker: a counter and a direct call into the hub.
@@ -47,6 +47,16 @@ impl Broker for MemoryBroker {
         });
         if let Some(sink) = &inner.sink {
             sink.deliver(event);
+        }
+        Box::pin(std::future::ready(Ok(version)))
+    }
+
+    fn publish_control(&self, event: ControlEvent) -> BoxFuture<'_, Result<u64, BrokerError>> {
+        let mut inner = self.inner.lock();
+        inner.version += 1;
+        let version = inner.version;
+        if let Some(sink) = &inner.sink {
+            sink.control(version, Arc::new(event));
         }
         Box::pin(std::future::ready(Ok(version)))
     }

@@ -1,6 +1,8 @@
-//! Brokers move change events between server processes and give every
-//! event its version. The hub of each process receives every event, in one
-//! order, through its [`EventSink`].
+//! Brokers move events between server processes and give every event its
+//! version. The hub of each process receives every event, in one order,
+//! through its [`EventSink`]: change events (what a committed batch changed)
+//! and control events (system messages, consumer events), which share one
+//! sequence so that every process sees both in the same order.
 //!
 //! [`MemoryBroker`] (the default) serves one process. `RedisBroker`
 //! (feature `redis`) serves several processes that share a Redis server.
@@ -14,6 +16,9 @@ pub use self::redis::{RedisBroker, RedisConfig};
 pub use memory::MemoryBroker;
 
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::channel::BoxFuture;
 use crate::state::{FlatInstance, InstanceId};
@@ -46,7 +51,65 @@ pub struct ChangeEvent {
     pub deleted: Vec<InstanceId>,
 }
 
-/// Receives every change event of the deployment, in version order.
+/// An event that changes no state but must reach every process, in the
+/// same order as change events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ControlEvent {
+    /// A message for every connection of the deployment.
+    System(SystemMessage),
+    /// An event for the consumers of `kind` on the connections that joined
+    /// `group`.
+    Group {
+        /// The group the connections joined (`ctx.join(group)`).
+        group: String,
+        /// Which `#[consumer("kind")]` method receives it.
+        #[serde(rename = "type")]
+        kind: String,
+        /// The event, as serde serialized it.
+        event: Value,
+    },
+}
+
+/// A message from the operators to every connected client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemMessage {
+    /// How the client should treat it.
+    pub level: SystemLevel,
+    /// Text for people.
+    pub message: String,
+}
+
+/// The kind of a [`SystemMessage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemLevel {
+    /// For information.
+    Info,
+    /// Something may go wrong soon.
+    Warning,
+    /// The server is going down for maintenance: clients reconnect, with
+    /// backoff, to whichever process serves them next.
+    Maintenance,
+}
+
+impl std::str::FromStr for SystemLevel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "info" => Ok(SystemLevel::Info),
+            "warning" => Ok(SystemLevel::Warning),
+            "maintenance" => Ok(SystemLevel::Maintenance),
+            other => Err(format!(
+                "unknown level {other:?}: expected info, warning or maintenance"
+            )),
+        }
+    }
+}
+
+/// Receives every event of the deployment, in version order.
 pub trait EventSink: Send + Sync + 'static {
     /// Called once per event, never concurrently, in version order.
     ///
@@ -54,6 +117,11 @@ pub trait EventSink: Send + Sync + 'static {
     /// resyncs) delivers an empty event with the deployment's current
     /// version, so that what the sink builds next starts from it.
     fn deliver(&self, event: Arc<ChangeEvent>);
+
+    /// Called once per control event, in the same sequence as
+    /// [`deliver`](EventSink::deliver) (never concurrently with it).
+    /// `version` is the event's place in that sequence.
+    fn control(&self, version: u64, event: Arc<ControlEvent>);
 
     /// The broker lost events that this process should have received (its
     /// connection was down longer than the history it can replay, or the
@@ -71,6 +139,12 @@ pub trait Broker: Send + Sync + 'static {
     /// process's sink. An error means the change may reach no one: the
     /// broker then makes sure every process resyncs once it can.
     fn publish(&self, changes: ChangeSet) -> BoxFuture<'_, Result<u64, BrokerError>>;
+
+    /// Orders a control event and delivers it to every process's sink.
+    /// Resolves once it is ordered and delivered to this process's sink.
+    /// An error means it may reach no process; nothing depends on it, so
+    /// no resync follows.
+    fn publish_control(&self, event: ControlEvent) -> BoxFuture<'_, Result<u64, BrokerError>>;
 
     /// Sets this process's sink. Called once, by the hub.
     fn attach(&self, sink: Arc<dyn EventSink>);

@@ -8,7 +8,8 @@
 //!
 //! - `{ns}:version`: the last version given out (a string integer);
 //! - `{ns}:events`: a stream, one entry per event: `v` (its version), `k`
-//!   (`change` or `resync`) and `e` (the change, JSON). Trimmed with
+//!   (`change`, `control` or `resync`) and `e` (the change or the control
+//!   event, JSON). Trimmed with
 //!   `MAXLEN ~ stream_max_len`.
 //!
 //! Both keys share the hash tag `{ns}`, so one script may touch both on a
@@ -57,7 +58,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::{Broker, BrokerError, ChangeEvent, ChangeSet, EventSink};
+use super::{Broker, BrokerError, ChangeEvent, ChangeSet, ControlEvent, EventSink};
 use crate::channel::BoxFuture;
 use crate::state::{FlatInstance, InstanceId};
 
@@ -395,6 +396,10 @@ impl Broker for RedisBroker {
         Box::pin(self.shared.publish(changes))
     }
 
+    fn publish_control(&self, event: ControlEvent) -> BoxFuture<'_, Result<u64, BrokerError>> {
+        Box::pin(self.shared.publish_control(event))
+    }
+
     fn attach(&self, sink: Arc<dyn EventSink>) {
         let mut delivery = self.shared.delivery.lock();
         if delivery.last > 0 {
@@ -493,6 +498,30 @@ impl Shared {
         };
         // Ordered: it reaches every process (or their resync covers it),
         // so a slow delivery here needs no resync.
+        self.delivered_here(version).await
+    }
+
+    /// Appends one control event and waits until this process's reader
+    /// has delivered it. A failure needs no resync: no state depends on
+    /// control events.
+    async fn publish_control(&self, event: ControlEvent) -> Result<u64, BrokerError> {
+        let payload = serde_json::to_string(&event)
+            .map_err(|e| BrokerError(format!("serialize control event: {e}")))?;
+        let mut conn = self.publisher().await?;
+        let version = match self.append(&mut conn, "control", &payload).await {
+            Ok(version) => version,
+            Err(error) => {
+                if connection_broken(&error) {
+                    self.drop_publisher().await;
+                }
+                return Err(redis_error("publish", error));
+            }
+        };
+        self.delivered_here(version).await
+    }
+
+    /// Waits until the reader has delivered `version` to this process.
+    async fn delivered_here(&self, version: u64) -> Result<u64, BrokerError> {
         let mut delivered = self.delivered.subscribe();
         let wait = delivered.wait_for(|d| *d >= version);
         if matches!(
@@ -548,16 +577,30 @@ impl Shared {
         })
     }
 
-    /// Delivers one event to the sink, after a resync if `resync`.
+    /// Delivers one change event to the sink, after a resync if `resync`.
     fn deliver(&self, event: ChangeEvent, resync: bool) {
         let version = event.version;
+        self.hand_over(version, resync, |sink| sink.deliver(Arc::new(event)));
+    }
+
+    /// Delivers one control event to the sink, after a resync if `resync`.
+    fn deliver_control(&self, version: u64, event: ControlEvent, resync: bool) {
+        self.hand_over(version, resync, |sink| {
+            sink.control(version, Arc::new(event));
+        });
+    }
+
+    /// Gives the sink the event at `version` (unless it was delivered
+    /// already), after a resync if `resync`, and tells publishers waiting
+    /// for it.
+    fn hand_over(&self, version: u64, resync: bool, give: impl FnOnce(&Arc<dyn EventSink>)) {
         let mut delivery = self.delivery.lock();
         if let Some(sink) = &delivery.sink {
             if resync {
                 sink.resync();
             }
             if version > delivery.last {
-                sink.deliver(Arc::new(event));
+                give(sink);
             }
         }
         delivery.last = delivery.last.max(version);
@@ -716,6 +759,22 @@ impl Shared {
                     Err(error) => {
                         tracing::error!(version, %error, "redis broker: unreadable event; resyncing");
                         self.deliver(empty_event(version), true);
+                    }
+                }
+            }
+            Some("control") => {
+                let parsed = text("e")
+                    .ok_or_else(|| "no payload".to_owned())
+                    .and_then(|e| {
+                        serde_json::from_str::<ControlEvent>(&e).map_err(|e| e.to_string())
+                    });
+                match parsed {
+                    Ok(event) => self.deliver_control(version, event, gap),
+                    Err(error) => {
+                        // A control event from a newer rxd, or a broken
+                        // one: no state depends on it, so skip it.
+                        tracing::error!(version, %error, "redis broker: unreadable control event; skipped");
+                        self.deliver(empty_event(version), gap);
                     }
                 }
             }

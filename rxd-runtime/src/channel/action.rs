@@ -20,6 +20,8 @@ pub struct Ctx {
     data: Data,
     hub: Hub,
     runtime: Arc<RuntimeCell>,
+    /// The connection's id in the hub's mailboxes, for groups.
+    connection: u64,
 }
 
 /// One connection's runtime state: the value, and whether the client has
@@ -55,8 +57,25 @@ pub struct RuntimeTypeMismatch(pub &'static str);
 
 impl Ctx {
     /// Builds a context; the runtime does this once per connection.
-    pub(crate) fn new(data: Data, hub: Hub, runtime: Arc<RuntimeCell>) -> Ctx {
-        Ctx { data, hub, runtime }
+    pub(crate) fn new(data: Data, hub: Hub, runtime: Arc<RuntimeCell>, connection: u64) -> Ctx {
+        Ctx {
+            data,
+            hub,
+            runtime,
+            connection,
+        }
+    }
+
+    /// Adds this connection to `group`: events sent to it with
+    /// [`Hub::send_event`] reach this channel's `#[consumer]` methods. The
+    /// connection leaves every group when it closes.
+    pub fn join(&self, group: &str) {
+        self.hub.join_group(self.connection, group);
+    }
+
+    /// Takes this connection out of `group`.
+    pub fn leave(&self, group: &str) {
+        self.hub.leave_group(self.connection, group);
     }
 
     /// Changes this connection's runtime state (`#[rxd::channel(runtime =

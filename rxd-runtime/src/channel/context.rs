@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use super::Reject;
 
 /// Values the app registered with `App::builder().data(...)`: database
@@ -77,12 +79,30 @@ impl RouteParams {
 pub struct Connect {
     pub(crate) data: Data,
     pub(crate) params: RouteParams,
+    /// Groups to join once admitted; shared with the runtime's copy.
+    groups: Arc<Mutex<Vec<String>>>,
 }
 
 impl Connect {
     /// Builds a context; the runtime does this for every connection.
     pub fn new(data: Data, params: RouteParams) -> Connect {
-        Connect { data, params }
+        Connect {
+            data,
+            params,
+            groups: Arc::default(),
+        }
+    }
+
+    /// Joins `group` once the connection is admitted (see `Ctx::join`),
+    /// before the client receives anything: no event sent to the group
+    /// after `ready` is missed.
+    pub fn join(&self, group: impl Into<String>) {
+        self.groups.lock().push(group.into());
+    }
+
+    /// The groups `connect` joined.
+    pub(crate) fn joined(&self) -> Vec<String> {
+        self.groups.lock().clone()
     }
 
     /// A value registered with `App::builder().data(...)`.

@@ -3,6 +3,7 @@
 //! `#[rxd::channel(state = Board, route = "/ws/boards/{board_id}")]`.
 
 mod action;
+mod consumer;
 mod context;
 mod error;
 
@@ -10,6 +11,7 @@ pub(crate) use action::RuntimeCell;
 pub use action::{
     action_result, ActionArgs, ActionDescriptor, ActionError, ActionParam, Ctx, RuntimeTypeMismatch,
 };
+pub use consumer::{consumer_event, ConsumerError, ConsumerOutcome};
 pub use context::{Connect, Data, Load, MissingData, RouteParams};
 pub use error::{LoadError, Reject};
 
@@ -59,6 +61,18 @@ pub trait Channel: Sized + Send + Sync + 'static {
     ) -> Result<BoxFuture<'static, Result<Value, ActionError>>, ActionError> {
         let _ = (ctx, args);
         Err(ActionError::unknown_action(action))
+    }
+
+    /// Starts the `#[consumer(kind)]` method for one event; `None` when
+    /// the channel has no consumer of `kind`.
+    fn rxd_consume(
+        self: Arc<Self>,
+        ctx: Ctx,
+        kind: &str,
+        event: Arc<Value>,
+    ) -> Option<BoxFuture<'static, Result<(), ConsumerError>>> {
+        let _ = (ctx, kind, event);
+        None
     }
 }
 

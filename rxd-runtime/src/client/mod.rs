@@ -56,6 +56,8 @@ pub enum ServerMessage {
     },
     /// The connection's runtime state, whole.
     Runtime(Value),
+    /// A message from the operators to every client.
+    System(crate::broker::SystemMessage),
     /// The answer to `ping`.
     Pong,
     /// The server closed the socket.
@@ -279,6 +281,7 @@ fn parse_server_message(text: &str) -> Result<ServerMessage, ClientError> {
             },
         },
         "runtime" => ServerMessage::Runtime(value.get("state").cloned().ok_or_else(bad)?),
+        "system" => ServerMessage::System(serde_json::from_value(value).map_err(|_| bad())?),
         "pong" => ServerMessage::Pong,
         _ => ServerMessage::Other(value),
     })

@@ -116,6 +116,14 @@ pub(crate) fn runtime(state: &serde_json::Value) -> Frame {
     encode(&serde_json::json!({"type": "runtime", "state": state}))
 }
 
+/// `{"type":"system","level":..,"message":..}`: a message from the
+/// operators.
+pub(crate) fn system(message: &crate::broker::SystemMessage) -> Frame {
+    encode(
+        &serde_json::json!({"type": "system", "level": message.level, "message": message.message}),
+    )
+}
+
 /// `{"type":"pong"}`.
 pub(crate) fn pong() -> Frame {
     Frame::from_static(r#"{"type":"pong"}"#)

@@ -3,6 +3,7 @@
 //! format is `docs/PROTOCOL.md`.
 
 mod close;
+mod consumers;
 pub(crate) mod frames;
 
 pub use close::Close;
@@ -16,13 +17,14 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
+use self::consumers::Consumers;
 use crate::app::AppInner;
 use crate::auth::AuthError;
 use crate::channel::{
     ActionError, BoxFuture, Channel, ChannelDescriptor, Connect, Ctx, Load, LoadError, Reject,
     RouteParams, RuntimeCell,
 };
-use crate::hub::Subscription;
+use crate::hub::{Inbox, Notice, Subscription};
 use crate::state::{ContextState, InstanceId};
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -160,29 +162,34 @@ async fn authenticate(
     }
 }
 
-/// Runs the channel's `connect` (permission), then subscribes to its anchor,
-/// loading it cold if no connection of this process shows it yet.
+/// Runs the channel's `connect` (permission) and joins the groups it
+/// named, then subscribes to its anchor, loading it cold if no connection of
+/// this process shows it yet.
 async fn admit<C: Channel>(
     app: &AppInner,
     principal: Box<dyn std::any::Any + Send + Sync>,
     params: RouteParams,
+    inbox: &Inbox,
 ) -> Result<(Arc<C>, Subscription), Ending> {
     let principal = principal.downcast::<C::Principal>().map_err(|_| {
         tracing::error!("the authenticator's principal is not the channel's");
         Ending::new(Close::ServerError, "server misconfigured")
     })?;
     let connect = Connect::new(app.data.clone(), params.clone());
-    let connected =
-        C::rxd_connect(connect, *principal, params)
-            .await
-            .map_err(|reject| match reject {
-                Reject::Forbidden => Ending::new(Close::Forbidden, "forbidden"),
-                Reject::NotFound => Ending::new(Close::NotFound, "not found"),
-                Reject::Internal(error) => {
-                    tracing::error!(%error, "connect failed");
-                    Ending::new(Close::ServerError, "connect failed")
-                }
-            })?;
+    let connected = C::rxd_connect(connect.clone(), *principal, params)
+        .await
+        .map_err(|reject| match reject {
+            Reject::Forbidden => Ending::new(Close::Forbidden, "forbidden"),
+            Reject::NotFound => Ending::new(Close::NotFound, "not found"),
+            Reject::Internal(error) => {
+                tracing::error!(%error, "connect failed");
+                Ending::new(Close::ServerError, "connect failed")
+            }
+        })?;
+
+    for group in connect.joined() {
+        app.hub.join_group(inbox.id, &group);
+    }
 
     let layer = <C::State as ContextState>::layer();
     let anchor = InstanceId::new(layer.type_name.clone(), connected.anchor);
@@ -218,7 +225,10 @@ async fn run<C: Channel>(
     let Some(principal) = authenticate(app, stream, header_token).await? else {
         return Ok(());
     };
-    let (channel, mut subscription) = admit::<C>(app, principal, params).await?;
+    // Opened before `connect` runs, so that an event sent to a group it
+    // joins is not missed while the state loads.
+    let mut inbox = app.hub.open_inbox();
+    let (channel, mut subscription) = admit::<C>(app, principal, params, &inbox).await?;
 
     for frame in subscription.snapshot.iter() {
         feed(sink, frame.clone()).await?;
@@ -229,10 +239,11 @@ async fn run<C: Channel>(
     }
     flush(sink).await?;
 
-    let ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone());
+    let ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone(), inbox.id);
     // Running calls; dropping the set when the connection ends cancels them.
     let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
     let limits = &app.limits;
+    let mut consumers = Consumers::new(channel.clone(), ctx.clone(), limits.max_pending_frames);
     let mut shutdown = app.shutting_down.subscribe();
     // Set once the app shuts down: no new calls; close when the running
     // ones are done or the deadline passes.
@@ -251,6 +262,9 @@ async fn run<C: Channel>(
             biased;
             _ = subscription.overflow.notified() => {
                 return Err(Ending::new(Close::TooSlow, "too many frames pending"));
+            }
+            _ = inbox.overflow.notified() => {
+                return Err(Ending::new(Close::TooSlow, "too many events pending"));
             }
             () = shut_down(&mut shutdown), if drain_deadline.is_none() => {
                 drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);
@@ -286,6 +300,14 @@ async fn run<C: Channel>(
                 feed(sink, frames::reply(id, &result)).await?;
                 flush(sink).await?;
             }
+            Some(notice) = inbox.notices.recv() => match notice {
+                Notice::Frame(frame) => {
+                    feed(sink, frame).await?;
+                    flush(sink).await?;
+                }
+                Notice::Event { kind, event } => consumers.offer(kind, event)?,
+            },
+            () = consumers.next(), if consumers.busy() => {}
             _ = runtime.changed.notified(), if has_runtime => {
                 feed(sink, frames::runtime(&runtime.json())).await?;
                 flush(sink).await?;

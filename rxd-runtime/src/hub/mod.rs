@@ -10,9 +10,13 @@
 
 mod anchor;
 mod batch;
+mod control;
 mod layers;
 
 pub use batch::{Batch, CommitError};
+pub use control::SendError;
+
+pub(crate) use control::{Inbox, Notice};
 pub use layers::LayerNameCollision;
 
 pub(crate) use layers::LayerRegistry;
@@ -27,7 +31,7 @@ use tokio::sync::{mpsc, Notify};
 
 use self::anchor::{AnchorChange, AnchorState};
 use crate::app::Limits;
-use crate::broker::{Broker, ChangeEvent, EventSink};
+use crate::broker::{Broker, ChangeEvent, ControlEvent, EventSink};
 use crate::channel::LoadError;
 use crate::connection::frames::{self, Frame};
 use crate::state::{flatten_value, InstanceId, Layer};
@@ -44,6 +48,7 @@ pub(crate) struct HubInner {
     layers: LayerRegistry,
     limits: Limits,
     state: Mutex<HubState>,
+    mailboxes: control::Mailboxes,
 }
 
 #[derive(Default)]
@@ -111,6 +116,12 @@ impl EventSink for Sink {
             Hub { inner }.resync_all();
         }
     }
+
+    fn control(&self, _version: u64, event: Arc<ControlEvent>) {
+        if let Some(inner) = self.0.upgrade() {
+            Hub { inner }.deliver_control(&event);
+        }
+    }
 }
 
 /// Removes a cold load's event buffer if the load ends early (an error, a
@@ -144,6 +155,7 @@ impl Hub {
                 layers,
                 limits,
                 state: Mutex::new(HubState::default()),
+                mailboxes: control::Mailboxes::default(),
             }),
         };
         hub.inner

@@ -37,6 +37,7 @@ async fn admin() -> MultiplexedConnection {
 #[derive(Debug, Clone)]
 enum Seen {
     Event(Arc<ChangeEvent>),
+    Control(u64, Arc<ControlEvent>),
     Resync,
 }
 
@@ -49,6 +50,9 @@ impl EventSink for Recorder {
     }
     fn resync(&self) {
         self.0.lock().push(Seen::Resync);
+    }
+    fn control(&self, version: u64, event: Arc<ControlEvent>) {
+        self.0.lock().push(Seen::Control(version, event));
     }
 }
 
@@ -74,6 +78,7 @@ impl Recorder {
             .iter()
             .filter_map(|s| match s {
                 Seen::Event(e) => Some(e.version),
+                Seen::Control(version, _) => Some(*version),
                 Seen::Resync => None,
             })
             .max()
@@ -212,11 +217,52 @@ async fn every_process_sees_every_event_in_one_order() {
             .iter()
             .filter_map(|s| match s {
                 Seen::Event(e) => e.saved.first().map(|i| i.fields["title"].clone()),
-                Seen::Resync => None,
+                _ => None,
             })
             .collect()
     };
     assert_eq!(titles(&seen_a), titles(&seen_b), "same content, same order");
+    cleanup(&config).await;
+}
+
+#[tokio::test]
+async fn control_events_share_the_order_of_change_events() {
+    let config = config("control");
+    let (a, seen_a) = broker(&config).await;
+    let (b, seen_b) = broker(&config).await;
+    let first = a.publish(card(1, "one")).await.unwrap();
+    let system = ControlEvent::System(crate::broker::SystemMessage {
+        level: crate::broker::SystemLevel::Maintenance,
+        message: "back soon".into(),
+    });
+    let control = b.publish_control(system.clone()).await.unwrap();
+    let last = a.publish(card(2, "two")).await.unwrap();
+    assert_eq!((control, last), (first + 1, first + 2), "one sequence");
+    for seen in [&seen_a, &seen_b] {
+        seen.wait("three events", |r| r.last_version() == last)
+            .await;
+        let order: Vec<String> = seen
+            .seen()
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Event(e) if !e.saved.is_empty() => Some(format!("change {}", e.version)),
+                Seen::Control(v, event) => {
+                    assert_eq!(**event, system, "the event survives the wire");
+                    Some(format!("control {v}"))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                format!("change {first}"),
+                format!("control {control}"),
+                format!("change {last}")
+            ]
+        );
+        assert_eq!(seen.resyncs(), 0, "a control event is no gap");
+    }
     cleanup(&config).await;
 }
 
