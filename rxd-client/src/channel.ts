@@ -8,6 +8,7 @@ import type {
   ChannelOptions,
   ChannelSnapshot,
   Key,
+  SystemMessage,
   WebSocketConstructor,
 } from "./types";
 
@@ -34,6 +35,8 @@ export class ContextChannel<S, R = null> {
   private disconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private closedForGood = false;
   private readonly calls = new CallTracker();
+  private readonly systemListeners = new Set<{ readonly listener: (message: SystemMessage) => void }>();
+  private lastSystemMessage: SystemMessage | null = null;
 
   constructor(path: string, token: string, model: ChannelModel, options: ChannelOptions = {}) {
     this.path = path;
@@ -87,6 +90,21 @@ export class ContextChannel<S, R = null> {
   };
 
   readonly getSnapshot = (): ChannelSnapshot<S, R> => this.snapshot;
+
+  /**
+   * Registers a listener for system messages (`info`, `warning`, `maintenance`); returns
+   * the function that removes it. Listening does not open the socket: `subscribe` does.
+   */
+  readonly onSystemMessage = (listener: (message: SystemMessage) => void): (() => void) => {
+    const entry = { listener };
+    this.systemListeners.add(entry);
+    return () => {
+      this.systemListeners.delete(entry);
+    };
+  };
+
+  /** The last system message this channel received, or null; kept across reconnects. */
+  readonly getSystemMessage = (): SystemMessage | null => this.lastSystemMessage;
 
   /**
    * The nested object of one instance, the very object that appears inside `state`
@@ -173,6 +191,14 @@ export class ContextChannel<S, R = null> {
         // The server vouches for the shape: it is the channel's declared runtime type.
         this.update({ runtime: message.state as R });
         return;
+      case "system": {
+        const system: SystemMessage = { level: message.level, message: message.message };
+        this.lastSystemMessage = system;
+        this.options.onSystemMessage?.(system);
+        for (const { listener } of [...this.systemListeners]) listener(system);
+        if (system.level === "maintenance") this.connection.reconnectForMaintenance();
+        return;
+      }
       case "pong":
         return;
     }

@@ -124,6 +124,23 @@ export class Connection {
     this.heartbeatTimer = null;
   }
 
+  /**
+   * Drops the socket and reconnects after a random delay in [0, `maintenanceSpreadMs`]:
+   * the server announced maintenance, and its clients should not all arrive at the next
+   * server at once.
+   */
+  reconnectForMaintenance(): void {
+    if (this.finalError !== null) return;
+    this.dropSocket();
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    const spread = this.options.reconnect.maintenanceSpreadMs ?? 5_000;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, Math.round(spread * this.options.random()));
+    this.events.closed(null);
+  }
+
   /** The server finished its initial state: the connection works, so the backoff starts over. */
   markReady(): void {
     this.failedAttempts = 0;

@@ -15,6 +15,8 @@ export type {
   ReconnectOptions,
   RelationModel,
   ServerError,
+  SystemLevel,
+  SystemMessage,
   TypeModel,
   WebSocketConstructor,
   WebSocketLike,

@@ -1,5 +1,5 @@
 // Messages of docs/PROTOCOL.md and their validation.
-import type { FlatInstance, InstanceRef, Key, ServerError } from "./types";
+import type { FlatInstance, InstanceRef, Key, ServerError, SystemLevel } from "./types";
 
 export type ServerMessage =
   | { readonly type: "instances"; readonly instances: readonly FlatInstance[] }
@@ -14,6 +14,7 @@ export type ServerMessage =
   | { readonly type: "reply"; readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly type: "reply"; readonly id: number; readonly ok: false; readonly error: ServerError }
   | { readonly type: "runtime"; readonly state: unknown }
+  | { readonly type: "system"; readonly level: SystemLevel; readonly message: string }
   | { readonly type: "pong" };
 
 export type ClientMessage =
@@ -24,12 +25,16 @@ export type ClientMessage =
 /** A parsed JSON object whose fields are not checked yet; every field is optional and unknown. */
 type Unchecked<Field extends string> = Partial<Readonly<Record<Field, unknown>>>;
 type UncheckedMessage = Unchecked<
-  "type" | "v" | "instances" | "anchor" | "deleted" | "code" | "message" | "details" | "id" | "result" | "error" | "state"
+  "type" | "v" | "instances" | "anchor" | "deleted" | "code" | "message" | "details" | "id" | "result" | "error" | "state" | "level"
 >;
 type UncheckedInstance = Unchecked<"_type" | "_v" | "key">;
 
 function isObject(value: unknown): value is object {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isSystemLevel(value: unknown): value is SystemLevel {
+  return value === "info" || value === "warning" || value === "maintenance";
 }
 
 export function isKey(value: unknown): value is Key {
@@ -113,6 +118,9 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
     }
     case "runtime":
       return "state" in message ? { type: "runtime", state: message.state } : null;
+    case "system":
+      if (!isSystemLevel(message.level) || typeof message.message !== "string") return null;
+      return { type: "system", level: message.level, message: message.message };
     case "pong":
       return { type: "pong" };
     default:

@@ -1,7 +1,7 @@
 // React bindings: thin wrappers over the channel's useSyncExternalStore contract.
 import { useCallback, useSyncExternalStore } from "react";
 import type { ContextChannel } from "./channel";
-import type { ChannelSnapshot, Key } from "./types";
+import type { ChannelSnapshot, Key, SystemMessage } from "./types";
 
 /**
  * The channel's nested state, runtime state and connection status. Subscribing opens the socket;
@@ -23,4 +23,14 @@ export function useChannelState<S, R>(channel: ContextChannel<S, R>): ChannelSna
 export function useChannelInstance<T>(channel: ContextChannel<unknown, unknown>, type: string, key: Key): T | null {
   const getInstance = useCallback(() => channel.getInstance<T>(type, key), [channel, type, key]);
   return useSyncExternalStore(channel.subscribe, getInstance, getInstance);
+}
+
+/**
+ * The last system message the channel received (`info`, `warning` or `maintenance`),
+ * or null. The component re-renders when a new one arrives; a `maintenance` message
+ * also makes the channel reconnect, with a random delay, on its own.
+ */
+export function useSystemMessage(channel: ContextChannel<unknown, unknown>): SystemMessage | null {
+  const subscribe = useCallback((notify: () => void) => channel.onSystemMessage(notify), [channel]);
+  return useSyncExternalStore(subscribe, channel.getSystemMessage, channel.getSystemMessage);
 }

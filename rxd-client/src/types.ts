@@ -84,6 +84,15 @@ export interface ServerError {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** How a client treats a system message: `maintenance` makes it reconnect (docs/PROTOCOL.md). */
+export type SystemLevel = "info" | "warning" | "maintenance";
+
+/** A message from the server's operators to every client (`{"type": "system"}`). */
+export interface SystemMessage {
+  readonly level: SystemLevel;
+  readonly message: string;
+}
+
 /** What `getSnapshot()` returns; replaced (never mutated) whenever one of its fields changes. */
 export interface ChannelSnapshot<S, R = null> {
   readonly state: S | null;
@@ -127,6 +136,12 @@ export interface ReconnectOptions {
   readonly factor?: number;
   /** Fraction of the delay that is random, 0..1: the delay lies in [d·(1−jitter), d]. Default 0.5. */
   readonly jitter?: number;
+  /**
+   * After a `maintenance` system message the client drops its socket and reconnects after a
+   * random delay in [0, maintenanceSpreadMs], so that the clients of a server going down
+   * do not all arrive at the next one at once. Default 5 000 ms.
+   */
+  readonly maintenanceSpreadMs?: number;
 }
 
 /**
@@ -157,4 +172,6 @@ export interface ChannelOptions {
   readonly random?: () => number;
   /** Called for every `{"type": "error"}` message; the state and the socket are unaffected. */
   readonly onError?: (error: ServerError) => void;
+  /** Called for every system message, before a `maintenance` one makes the client reconnect. */
+  readonly onSystemMessage?: (message: SystemMessage) => void;
 }

@@ -448,3 +448,42 @@ describe("heartbeats", () => {
     expect(server.last().closedByClient).toBeNull();
   });
 });
+
+describe("system messages", () => {
+  it("reach the option callback and every listener, and ignore malformed ones", () => {
+    const seen: string[] = [];
+    const { server, channel } = setup({ onSystemMessage: (m) => seen.push(`option ${m.level}: ${m.message}`) });
+    const stop = channel.onSystemMessage((m) => seen.push(`listener ${m.level}: ${m.message}`));
+    channel.subscribe(noop);
+    serveInitialState(server.last());
+
+    server.last().deliver({ type: "system", level: "info", message: "deployed v2" });
+    server.last().deliver({ type: "system", level: "shout", message: "not a level" });
+    server.last().deliver({ type: "system", level: "warning" });
+    stop();
+    server.last().deliver({ type: "system", level: "warning", message: "restart soon" });
+
+    expect(seen).toEqual(["option info: deployed v2", "listener info: deployed v2", "option warning: restart soon"]);
+    expect(channel.getSystemMessage()).toEqual({ level: "warning", message: "restart soon" });
+    expect(channel.getSnapshot().connected).toBe(true);
+  });
+
+  it("make the channel reconnect after a random delay on maintenance, keeping its state", () => {
+    const { server, channel } = setup({ random: () => 0.25, reconnect: { maintenanceSpreadMs: 4000 } });
+    channel.subscribe(noop);
+    serveInitialState(server.last());
+    const state = channel.getSnapshot().state;
+    const socket = server.last();
+
+    socket.deliver({ type: "system", level: "maintenance", message: "restarting" });
+    expect(socket.closedByClient).toEqual({ code: 1000, reason: undefined });
+    expect(channel.getSnapshot()).toMatchObject({ connected: false, error: null, state });
+
+    vi.advanceTimersByTime(999); // 0.25 of the 4 s spread
+    expect(server.sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(server.sockets).toHaveLength(2);
+    server.last().accept();
+    expect(server.last().sent[0]).toMatchObject({ type: "auth", last_version: 41 });
+  });
+});

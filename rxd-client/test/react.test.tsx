@@ -2,7 +2,7 @@
 import { StrictMode, memo, useMemo } from "react";
 import { act, cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
-import { useChannelInstance, useChannelState } from "../src/react";
+import { useChannelInstance, useChannelState, useSystemMessage } from "../src/react";
 import type { WebSocketConstructor } from "../src/index";
 import { BoardChannel, READY_41, card, initialInstances, user, type Board, type Card, type Column } from "./board";
 import { fakeWebSocketServer, type FakeSocket } from "./fake-websocket";
@@ -189,5 +189,24 @@ describe("useChannelInstance", () => {
       server.last().deliver({ type: "delta", v: 44, instances: [], deleted: [{ _type: "Card", key: 12 }] });
     });
     expect(screen.getByTestId("card-12").textContent).toBe("none");
+  });
+});
+
+describe("useSystemMessage", () => {
+  it("re-renders with the latest system message", () => {
+    const server = fakeWebSocketServer();
+    const channel = new BoardChannel(1, "t", { baseUrl: "ws://rxd.test", WebSocket: server.WebSocket });
+    function Banner() {
+      useChannelState(channel);
+      const system = useSystemMessage(channel);
+      return <p>{system === null ? "no news" : `${system.level}: ${system.message}`}</p>;
+    }
+    render(<Banner />);
+    serveInitialState(server.last());
+    expect(screen.getByText("no news")).toBeTruthy();
+    act(() => {
+      server.last().deliver({ type: "system", level: "warning", message: "restart in 5 minutes" });
+    });
+    expect(screen.getByText("warning: restart in 5 minutes")).toBeTruthy();
   });
 });

@@ -24,6 +24,10 @@ pub enum ConsumerError {
 
 /// What a consumer may return: `()`, or `Result<(), E>` with a
 /// displayable `E` (logged when it is an error).
+#[diagnostic::on_unimplemented(
+    message = "a consumer returns `()` or `Result<(), E>` with `E: Display`, not `{Self}`",
+    label = "a consumer's result has no caller to go to: return `()` or `Result<(), E>`"
+)]
 pub trait ConsumerOutcome {
     /// `Ok` when the consumer handled the event.
     fn into_outcome(self) -> Result<(), ConsumerError>;
