@@ -1,8 +1,14 @@
 // Action calls: ids, the calls waiting for a socket, and the calls waiting for a reply.
 import type { ClientMessage } from "./protocol";
 
-/** A rejected action call: the server's `{code, message, details}`, or a client-side code. */
-export class ActionError extends Error {
+/**
+ * A rejected action call: the server's `{code, message, details}`, or a client-side code.
+ *
+ * `D` is the type of `details` for an action declared with `#[action(details = T)]`;
+ * the generated `<Channel><Action>Error` alias names it. The server vouches for the
+ * shape when it sends details; client-side errors carry none.
+ */
+export class ActionError<D = Readonly<Record<string, unknown>>> extends Error {
   /**
    * The server's code (`unknown_action`, `bad_arguments`, `internal`, or the app's own),
    * or, from the client: `not_connected` (no subscriber, so no socket), `disconnected`
@@ -10,9 +16,9 @@ export class ActionError extends Error {
    * `closed` (the channel was closed or cannot reconnect).
    */
   readonly code: string;
-  readonly details: Readonly<Record<string, unknown>> | undefined;
+  readonly details: D | undefined;
 
-  constructor(code: string, message: string, details?: Readonly<Record<string, unknown>>) {
+  constructor(code: string, message: string, details?: D) {
     super(message);
     this.name = "ActionError";
     this.code = code;

@@ -54,6 +54,8 @@ struct ActionIr<'a> {
     params: Vec<(&'a Ident, &'a Type)>,
     /// `T` of the `Result<T, E>` it returns.
     ok: &'a Type,
+    /// `#[action(details = T)]`: the type of its errors' details.
+    details: Option<Type>,
     doc: Option<String>,
 }
 
@@ -356,6 +358,7 @@ fn parse_actions<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Vec<ActionIr<'a>
         };
         let mut name = unraw(&f.sig.ident);
         let mut name_span = f.sig.ident.span();
+        let mut details = None;
         if let syn::Meta::List(_) = &attr.meta {
             let parsed = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("name") {
@@ -363,8 +366,13 @@ fn parse_actions<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Vec<ActionIr<'a>
                     name = lit.value();
                     name_span = lit.span();
                     Ok(())
+                } else if meta.path.is_ident("details") {
+                    details = Some(meta.value()?.parse::<Type>()?);
+                    Ok(())
                 } else {
-                    Err(meta.error("unknown action argument; expected `name = \"...\"`"))
+                    Err(meta.error(
+                        "unknown action argument; expected `name = \"...\"` or `details = Type`",
+                    ))
                 }
             });
             if let Err(error) = parsed {
@@ -456,6 +464,7 @@ fn parse_actions<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Vec<ActionIr<'a>
             name,
             params,
             ok: ok_ty,
+            details,
             doc: docs(&f.attrs),
         });
     }
@@ -664,12 +673,19 @@ fn generate(ir: &ChannelIr) -> TokenStream {
         });
         let ok = action.ok;
         let returns = quote_spanned!(ok.span()=> <#ok as ::rxd::TypeScript>::ts_type());
+        let details = match &action.details {
+            Some(ty) => quote_spanned!(ty.span()=>
+                ::core::option::Option::Some(<#ty as ::rxd::TypeScript>::ts_type())
+            ),
+            None => quote!(::core::option::Option::None),
+        };
         let doc = opt_string(&action.doc);
         quote! {
             ::rxd::__private::ActionDescriptor {
                 name: #name,
                 params: ::std::vec![#(#params),*],
                 returns: #returns,
+                details: #details,
                 doc: #doc,
             }
         }

@@ -25,7 +25,7 @@ pub enum ApiError {
     Unauthorized,
     Forbidden,
     NotFound,
-    Invalid(serde_json::Value),
+    Invalid(crate::cards::InvalidFields),
     Internal(String),
 }
 
@@ -37,7 +37,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not found"})),
             ApiError::Invalid(fields) => (
                 StatusCode::BAD_REQUEST,
-                json!({"error": "invalid", "fields": fields}),
+                json!({"error": "invalid", "fields": fields.fields}),
             ),
             ApiError::Internal(message) => {
                 tracing::error!(%message, "api error");

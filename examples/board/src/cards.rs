@@ -2,8 +2,9 @@
 //! checks permission, writes in a transaction, commits it, then commits a
 //! hub batch so every browser on the board sees the change.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
 
 use crate::db::{self, Db};
@@ -17,9 +18,24 @@ pub enum WriteError {
     /// No such card.
     NotFound,
     /// Field errors, by field name.
-    Invalid(Value),
+    Invalid(InvalidFields),
     /// The server failed.
     Internal(String),
+}
+
+/// The `details` of an `invalid` answer: what is wrong, by field name.
+#[derive(Debug, Clone, PartialEq, Serialize, rxd::TypeScript)]
+pub struct InvalidFields {
+    /// Field name → message.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl WriteError {
+    fn invalid(field: &str, message: &str) -> WriteError {
+        WriteError::Invalid(InvalidFields {
+            fields: BTreeMap::from([(field.to_owned(), message.to_owned())]),
+        })
+    }
 }
 
 impl From<sqlx::Error> for WriteError {
@@ -45,8 +61,9 @@ impl From<WriteError> for rxd::ActionError {
         match error {
             WriteError::Forbidden => rxd::ActionError::new("forbidden", "not allowed"),
             WriteError::NotFound => rxd::ActionError::new("not_found", "no such card"),
-            WriteError::Invalid(fields) => rxd::ActionError::new("invalid", "invalid input")
-                .with_details(json!({"fields": fields})),
+            WriteError::Invalid(fields) => {
+                rxd::ActionError::new("invalid", "invalid input").with_details(fields)
+            }
             WriteError::Internal(message) => {
                 tracing::error!(%message, "card write failed");
                 rxd::ActionError::internal()
@@ -72,7 +89,7 @@ impl Writer {
     ) -> Result<(), WriteError> {
         let board = db::board_of_column(&mut *conn, column_id)
             .await?
-            .ok_or_else(|| WriteError::Invalid(json!({"column_id": "no such column"})))?;
+            .ok_or_else(|| WriteError::invalid("column_id", "no such column"))?;
         if self.board.is_some_and(|b| b != board) {
             return Err(WriteError::Forbidden);
         }
@@ -98,9 +115,7 @@ impl Writer {
 fn check_title(title: &str) -> Result<String, WriteError> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(WriteError::Invalid(
-            json!({"title": "must be 1 to 200 characters"}),
-        ));
+        return Err(WriteError::invalid("title", "must be 1 to 200 characters"));
     }
     Ok(title.to_owned())
 }
@@ -157,7 +172,7 @@ pub async fn create(
     .await
     .map_err(|e| match e {
         sqlx::Error::Database(ref d) if d.is_foreign_key_violation() => {
-            WriteError::Invalid(json!({"assignee_id": "no such user"}))
+            WriteError::invalid("assignee_id", "no such user")
         }
         other => other.into(),
     })?;

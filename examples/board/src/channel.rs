@@ -2,7 +2,7 @@
 
 use rxd::{ActionError, AuthError, Authenticator, Connect, Ctx, Load, LoadError, Reject};
 
-use crate::cards::{self, CardPatch, NewCard, Writer};
+use crate::cards::{self, CardPatch, InvalidFields, NewCard, Writer};
 use crate::db::{self, Db};
 use crate::state::{Board, Card, User};
 
@@ -55,7 +55,7 @@ impl BoardChannel {
     }
 
     /// Adds a card at the end of a column of this board.
-    #[action]
+    #[action(details = InvalidFields)]
     async fn create_card(
         &self,
         ctx: &Ctx,
@@ -72,7 +72,7 @@ impl BoardChannel {
     }
 
     /// Renames a card of this board.
-    #[action]
+    #[action(details = InvalidFields)]
     async fn rename_card(
         &self,
         ctx: &Ctx,
@@ -87,7 +87,7 @@ impl BoardChannel {
     }
 
     /// Moves a card to the end of another column of this board.
-    #[action]
+    #[action(details = InvalidFields)]
     async fn move_card(
         &self,
         ctx: &Ctx,

@@ -198,6 +198,9 @@ pub struct ActionDescriptor {
     pub params: Vec<ActionParam>,
     /// The TypeScript type of the `Ok` value.
     pub returns: TsType,
+    /// The TypeScript type of an error's `details`, when the action
+    /// declares it with `#[action(details = T)]`.
+    pub details: Option<TsType>,
     /// The method's doc comment.
     pub doc: Option<String>,
 }

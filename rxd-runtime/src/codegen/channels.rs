@@ -17,7 +17,12 @@ use crate::state::{Cardinality, Layer};
 
 /// What the generated file imports from `rxd-client`; no declared name may
 /// be imported beside them.
-pub(super) const CLIENT_NAMES: [&str; 3] = ["ChannelModel", "ChannelOptions", "ContextChannel"];
+pub(super) const CLIENT_NAMES: [&str; 4] = [
+    "ActionError",
+    "ChannelModel",
+    "ChannelOptions",
+    "ContextChannel",
+];
 
 /// The text of `<app>.channels.ts` for channels sorted by name.
 pub(super) fn render(
@@ -27,8 +32,26 @@ pub(super) fn render(
 ) -> Result<String, CodegenError> {
     let mut printer = Printer::default();
     let mut classes = Vec::new();
+    let mut error_types = false;
     for channel in channels {
-        classes.push(class(channel, &mut printer)?);
+        let mut text = class(channel, &mut printer)?;
+        for (method, alias, details) in error_aliases(channel) {
+            if let Some(first) = model.names.get(&alias) {
+                return Err(CodegenError::NameCollision {
+                    name: alias,
+                    first: first.clone(),
+                    second: format!("the error type of a {} action", channel.name),
+                });
+            }
+            let _ = write!(
+                text,
+                "\n/** What `{}.{method}` rejects with when the server answers an error. */\nexport type {alias} = ActionError<{}>;\n",
+                channel.name,
+                printer.ty(details, 0)
+            );
+            error_types = true;
+        }
+        classes.push(text);
     }
     for name in &printer.refs {
         if CLIENT_NAMES.contains(&&**name) {
@@ -41,7 +64,15 @@ pub(super) fn render(
     }
     let mut out = String::from(HEADER);
     if !channels.is_empty() {
-        out.push_str("\nimport { ContextChannel, type ChannelModel, type ChannelOptions } from \"rxd-client\";\n");
+        let action_error = if error_types {
+            "type ActionError, "
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "\nimport {{ ContextChannel, {action_error}type ChannelModel, type ChannelOptions }} from \"rxd-client\";"
+        );
     }
     if !printer.refs.is_empty() {
         let names: Vec<&str> = printer.refs.iter().map(|n| &**n).collect();
@@ -382,7 +413,18 @@ fn write_actions(
             })
             .collect();
         out.push('\n');
-        write_doc(out, action.doc.as_deref(), 1);
+        let doc = match &action.details {
+            Some(_) => {
+                let alias = error_alias(channel.name, method);
+                let throws = format!("@throws {{{alias}}} when the server answers an error");
+                Some(match action.doc.as_deref() {
+                    Some(doc) => format!("{doc}\n\n{throws}"),
+                    None => throws,
+                })
+            }
+            None => action.doc.clone(),
+        };
+        write_doc(out, doc.as_deref(), 1);
         let _ = writeln!(
             out,
             "{}{method}({}): Promise<{}> {{",
@@ -400,6 +442,33 @@ fn write_actions(
         let _ = writeln!(out, "{}}}", indent(1));
     }
     Ok(())
+}
+
+/// `(method, alias, details type)` for each action that declares its
+/// errors' details: `BoardChannelRenameCardError` for `rename_card` of
+/// `BoardChannel`.
+fn error_aliases(channel: &ChannelDescriptor) -> Vec<(String, String, &TsType)> {
+    let names: Vec<&str> = channel.actions.iter().map(|a| a.name).collect();
+    camel_names(&[], &names)
+        .into_iter()
+        .zip(&channel.actions)
+        .filter_map(|(method, action)| {
+            let details = action.details.as_ref()?;
+            let alias = error_alias(channel.name, &method);
+            Some((method, alias, details))
+        })
+        .collect()
+}
+
+/// The error type alias of an action: channel name, method name with a
+/// capital, `Error`.
+fn error_alias(channel: &str, method: &str) -> String {
+    let mut alias = String::from(channel);
+    let mut chars = method.chars();
+    alias.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+    alias.extend(chars);
+    alias.push_str("Error");
+    alias
 }
 
 /// Whether JSON `null` is a value of this type (`Option<T>`, `()`).

@@ -247,6 +247,9 @@ pub fn generate(app_name: &str, channels: &[&ChannelDescriptor]) -> Result<Front
                 collector.ty(&param.ty)?;
             }
             collector.ty(&action.returns)?;
+            if let Some(details) = &action.details {
+                collector.ty(details)?;
+            }
         }
         if let Some(runtime) = &channel.runtime {
             collector.ty(runtime)?;

@@ -442,6 +442,49 @@ export class NoteChannel extends ContextChannel<Note> {
     );
 }
 
+#[test]
+fn codegen_types_the_details_of_action_errors() {
+    let mut notes = channel(
+        "NoteChannel",
+        "/ws/notes/{note_id}",
+        vec![RouteParam {
+            name: "note_id",
+            ty: TsType::String,
+        }],
+        note,
+    );
+    let action = |name: &'static str, details: Option<TsType>| crate::channel::ActionDescriptor {
+        name,
+        params: Vec::new(),
+        returns: TsType::Null,
+        details,
+        doc: Some("Does it.".into()),
+    };
+    notes.actions = vec![
+        action("pin_note", Some(named("Label", label_decl))),
+        action("unpin", None),
+    ];
+    let out = generate("notes", &[&notes]).unwrap();
+    dump("notes_errors", &out);
+    assert!(
+        out.interfaces.contains("export interface Label {"),
+        "the details type is declared"
+    );
+    assert!(out.channels.contains(
+        "import { ContextChannel, type ActionError, type ChannelModel, type ChannelOptions } from \"rxd-client\";\nimport type { Label, Note } from \"./notes.interfaces\";"
+    ));
+    assert!(out.channels.contains(
+        "  /**\n   * Does it.\n   *\n   * @throws {NoteChannelPinNoteError} when the server answers an error\n   */\n  pinNote(): Promise<null> {"
+    ));
+    assert!(out.channels.ends_with(
+        "}\n\n/** What `NoteChannel.pinNote` rejects with when the server answers an error. */\nexport type NoteChannelPinNoteError = ActionError<Label>;\n"
+    ));
+    assert!(
+        !out.channels.contains("UnpinError"),
+        "no alias without details"
+    );
+}
+
 /// The Board fixture against the committed files in `tests/codegen/`
 /// (`RXD_BLESS=1` rewrites them).
 #[test]

@@ -3,6 +3,7 @@
 // either way the change reaches every open board view through its channel, so
 // callers never update local state themselves.
 import { ActionError } from "rxd-client";
+import type { BoardChannelRenameCardError } from "./generated/board.channels";
 
 /** A board the caller may see, as `GET /api/boards` lists it. */
 export interface BoardSummary {
@@ -70,9 +71,11 @@ export function listBoards(token: string): Promise<BoardSummary[]> {
  */
 export function messageOf(error: unknown): string {
   if (error instanceof ActionError) {
-    const fields = error.details?.fields;
-    if (typeof fields === "object" && fields !== null) {
-      const problems = Object.entries(fields).map(([field, problem]) => `${field} ${String(problem)}`);
+    // The card actions declare their details (`#[action(details = InvalidFields)]`):
+    // the generated alias types them. Client-side errors carry none.
+    const fields = (error as BoardChannelRenameCardError).details?.fields;
+    if (fields !== undefined) {
+      const problems = Object.entries(fields).map(([field, problem]) => `${field} ${problem}`);
       return `${error.code}: ${problems.join(", ")}`;
     }
     return `${error.code}: ${error.message}`;

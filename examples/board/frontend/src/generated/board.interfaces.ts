@@ -54,6 +54,12 @@ export interface ColumnInstance {
   cards: number[];
 }
 
+/** The `details` of an `invalid` answer: what is wrong, by field name. */
+export interface InvalidFields {
+  /** Field name → message. */
+  fields: { [key: string]: string };
+}
+
 /** A user; the same user under two boards is one instance. */
 export interface User {
   id: number;
