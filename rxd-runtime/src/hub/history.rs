@@ -160,13 +160,15 @@ fn exact(state: &AnchorState, tombstones: &Tombstones, layers: &LayerRegistry, f
 /// the client as deltas). An event names instances: the ones it saved or
 /// deleted, and the parents its saved instances link to. The client gets:
 ///
-/// - each named instance the anchor holds, with its whole subtree (it may
-///   have moved in from elsewhere with children the client never saw);
-///   the root only with its direct relations, or every resume would be a
-///   full state;
-/// - every instance of a parent layer of a named child that has a parent
-///   link, because the child may have moved out of a parent the event does
-///   not name, whose relation list changed;
+/// - each saved or deleted instance the anchor holds, with its whole
+///   subtree (it may have moved in from elsewhere with children the client
+///   never saw); the root only with its direct relations, or every resume
+///   would be a full state;
+/// - each linked parent the anchor holds (its relation list changed);
+/// - every instance of a parent layer of a saved child that has a parent
+///   link (it may have moved out of a parent the event does not name, whose
+///   relation list changed), and of every layer with a relation to a
+///   deleted instance's layer (the delete edited the holder's relation);
 /// - `deleted` for each named instance the anchor does not hold.
 fn from_events(
     state: &AnchorState,
@@ -175,6 +177,9 @@ fn from_events(
     applied: u64,
 ) -> Plan {
     let mut named: HashSet<InstanceId> = HashSet::new();
+    // Parents that saved children link to: their relation list changed, not
+    // their subtree.
+    let mut linked: HashSet<InstanceId> = HashSet::new();
     let mut parent_types: HashSet<Arc<str>> = HashSet::new();
     for event in events.iter().filter(|e| e.version <= applied) {
         for instance in &event.saved {
@@ -188,10 +193,21 @@ fn from_events(
             let parent = (link.parent)();
             parent_types.insert(parent.type_name.clone());
             if let Some(key) = instance.fields.get(&link.field).and_then(Key::from_json) {
-                named.insert(InstanceId::new(parent.type_name.clone(), key));
+                linked.insert(InstanceId::new(parent.type_name.clone(), key));
             }
         }
-        named.extend(event.deleted.iter().cloned());
+        for id in &event.deleted {
+            named.insert(id.clone());
+            // Whoever held it had its relation edited.
+            for layer in layers.all() {
+                if layer
+                    .relations()
+                    .any(|(_, r)| (r.target)().type_name == id.type_name)
+                {
+                    parent_types.insert(layer.type_name.clone());
+                }
+            }
+        }
     }
 
     let mut include: HashSet<InstanceId> = HashSet::new();
@@ -233,8 +249,13 @@ fn from_events(
     let changed: Vec<Arc<FlatInstance>> = state
         .ordered(layers)
         .into_iter()
-        .filter(|i| include.contains(&i.id) || parent_types.contains(&i.id.type_name))
+        .filter(|i| {
+            include.contains(&i.id)
+                || linked.contains(&i.id)
+                || parent_types.contains(&i.id.type_name)
+        })
         .collect();
+    // A linked parent the anchor does not hold was never the client's.
     let mut deleted: Vec<InstanceId> = named
         .into_iter()
         .filter(|id| !state.instances.contains_key(id))
