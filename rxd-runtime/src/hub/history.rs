@@ -260,7 +260,7 @@ fn from_events(
         .into_iter()
         .filter(|id| !state.instances.contains_key(id))
         .collect();
-    deleted.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    deleted.sort_by_key(ToString::to_string);
     Plan::Missed {
         changed,
         deleted,

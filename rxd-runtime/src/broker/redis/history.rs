@@ -46,6 +46,10 @@ impl Shared {
                 continue;
             };
             if version <= after {
+                // Newer than the newest entry: a version from the future.
+                if version < after && newest_first.is_empty() {
+                    return Ok(History::Beyond);
+                }
                 reached = true;
                 break;
             }
@@ -77,6 +81,9 @@ impl Shared {
             };
             newest_first.push(Arc::new(event));
         }
+        if newest_first.len() > limits.max_events {
+            return Ok(History::Beyond);
+        }
         let oldest = newest_first.last().map(|e| e.version);
         // The entry at `after` itself may be trimmed; its successor suffices.
         if !reached && oldest != Some(after + 1) {
@@ -84,5 +91,116 @@ impl Shared {
         }
         newest_first.reverse();
         Ok(History::consecutive(after, newest_first))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::broker::{Broker, ChangeSet, EventSink};
+    use crate::state::{FlatInstance, InstanceId};
+
+    struct Ignore;
+
+    impl EventSink for Ignore {
+        fn deliver(&self, _: Arc<ChangeEvent>) {}
+        fn resync(&self) {}
+    }
+
+    fn config(test: &str) -> super::super::RedisConfig {
+        let url = std::env::var("RXD_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut config = super::super::RedisConfig::new(&url)
+            .expect("config")
+            .namespace(format!("test:{test}:{}:{nanos}", std::process::id()));
+        config.history.max_events = 5;
+        config
+    }
+
+    fn change(id: i64) -> ChangeSet {
+        let serde_json::Value::Object(fields) = serde_json::json!({"id": id}) else {
+            unreachable!()
+        };
+        ChangeSet {
+            saved: vec![FlatInstance {
+                id: InstanceId::new("Card", id),
+                version: 0,
+                fields,
+            }],
+            deleted: Vec::new(),
+        }
+    }
+
+    fn versions(history: &History) -> Option<Vec<u64>> {
+        match history {
+            History::Events(events) => Some(events.iter().map(|e| e.version).collect()),
+            History::Beyond => None,
+        }
+    }
+
+    async fn cleanup(config: &super::super::RedisConfig) {
+        let client = redis::Client::open(config.url.as_str()).expect("client");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+        let ns = &config.namespace;
+        let _: Result<(), _> = redis::cmd("DEL")
+            .arg(format!("{{{ns}}}:version"))
+            .arg(format!("{{{ns}}}:events"))
+            .query_async(&mut conn)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn the_stream_answers_within_its_bounds_and_not_beyond() {
+        let config = config("history");
+        let broker = super::super::RedisBroker::connect(config.clone())
+            .await
+            .expect("connect");
+        broker.attach(Arc::new(Ignore));
+        let mut published = Vec::new();
+        for id in 0..7 {
+            published.push(broker.publish(change(id)).await.expect("publish"));
+        }
+        let last = published[6];
+        let answer = broker.history(published[3]).await.expect("history");
+        assert_eq!(versions(&answer), Some(published[4..].to_vec()));
+        let History::Events(events) = &answer else {
+            unreachable!()
+        };
+        assert_eq!(events[0].saved[0].id, InstanceId::new("Card", 4));
+        assert_eq!(events[0].saved[0].version, published[4]);
+        assert_eq!(
+            versions(&broker.history(last).await.expect("h")),
+            Some(vec![])
+        );
+        // Six events back is more than the five the history keeps.
+        assert_eq!(
+            versions(&broker.history(published[0]).await.expect("h")),
+            None
+        );
+        assert_eq!(versions(&broker.history(last + 1).await.expect("h")), None);
+        cleanup(&config).await;
+    }
+
+    #[tokio::test]
+    async fn old_entries_are_beyond_history() {
+        let mut config = config("history-age");
+        config.history.max_age = Duration::from_millis(1);
+        let broker = super::super::RedisBroker::connect(config.clone())
+            .await
+            .expect("connect");
+        broker.attach(Arc::new(Ignore));
+        let first = broker.publish(change(1)).await.expect("publish");
+        broker.publish(change(2)).await.expect("publish");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(versions(&broker.history(first).await.expect("h")), None);
+        cleanup(&config).await;
     }
 }
