@@ -27,6 +27,12 @@ enum Command {
         /// message.
         #[arg(long)]
         header: bool,
+        /// Resume from this version (the `v` of the last `ready` or
+        /// `delta` seen): the server answers with what changed since (a
+        /// `resume` message, then `instances` and `ready`) or, when it
+        /// cannot tell, the full state.
+        #[arg(long, value_name = "V")]
+        resume_from: Option<u64>,
     },
 }
 
@@ -34,7 +40,12 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Watch { url, token, header } => match watch(&url, &token, header).await {
+        Command::Watch {
+            url,
+            token,
+            header,
+            resume_from,
+        } => match watch(&url, &token, header, resume_from).await {
             Ok(code) => code,
             Err(error) => {
                 eprintln!("rxd: {error}");
@@ -45,11 +56,16 @@ async fn main() -> ExitCode {
 }
 
 /// Exits 0 when the server closed normally or going away, 1 otherwise.
-async fn watch(url: &str, token: &str, header: bool) -> Result<ExitCode, rxd::client::ClientError> {
+async fn watch(
+    url: &str,
+    token: &str,
+    header: bool,
+    resume_from: Option<u64>,
+) -> Result<ExitCode, rxd::client::ClientError> {
     let mut client = if header {
-        Client::connect_with_header(url, token).await?
+        Client::connect_with_header_resuming(url, token, resume_from).await?
     } else {
-        Client::connect(url, token).await?
+        Client::connect_resuming(url, token, resume_from).await?
     };
     loop {
         match client.next_text().await? {

@@ -162,6 +162,9 @@ export class ContextChannel<S, R = null> {
 
   private handleMessage(message: ServerMessage): void {
     switch (message.type) {
+      case "resume":
+        this.store.beginResume(message.deleted);
+        return;
       case "instances":
         this.store.receiveInstances(message.instances);
         return;

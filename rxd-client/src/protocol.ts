@@ -4,6 +4,7 @@ import type { FlatInstance, InstanceRef, Key, ServerError, SystemLevel } from ".
 export type ServerMessage =
   | { readonly type: "instances"; readonly instances: readonly FlatInstance[] }
   | { readonly type: "ready"; readonly v: number; readonly anchor: InstanceRef }
+  | { readonly type: "resume"; readonly from: number; readonly deleted: readonly InstanceRef[] }
   | {
       readonly type: "delta";
       readonly v: number;
@@ -25,7 +26,7 @@ export type ClientMessage =
 /** A parsed JSON object whose fields are not checked yet; every field is optional and unknown. */
 type Unchecked<Field extends string> = Partial<Readonly<Record<Field, unknown>>>;
 type UncheckedMessage = Unchecked<
-  "type" | "v" | "instances" | "anchor" | "deleted" | "code" | "message" | "details" | "id" | "result" | "error" | "state" | "level"
+  "type" | "v" | "from" | "instances" | "anchor" | "deleted" | "code" | "message" | "details" | "id" | "result" | "error" | "state" | "level"
 >;
 type UncheckedInstance = Unchecked<"_type" | "_v" | "key">;
 
@@ -100,6 +101,9 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       if (typeof message.v !== "number" || anchor === null) return null;
       return { type: "ready", v: message.v, anchor };
     }
+    case "resume":
+      if (typeof message.from !== "number") return null;
+      return { type: "resume", from: message.from, deleted: validEntries(message.deleted, toInstanceRef) };
     case "delta":
       if (typeof message.v !== "number") return null;
       return {

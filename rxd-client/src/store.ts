@@ -64,6 +64,18 @@ export class StateStore<S> {
     this.pendingSnapshot = new Map();
   }
 
+  /**
+   * A `resume` message: the server answers a reconnect with what changed since the
+   * version this store held. The snapshot in progress starts from what is held, minus
+   * what left, and the `instances` and `ready` that follow complete it; `ready` then
+   * swaps it in at once, like a full state.
+   */
+  beginResume(deleted: readonly InstanceRef[]): void {
+    const next = new Map(this.instances);
+    for (const ref of deleted) next.delete(instanceId(ref._type, ref.key));
+    this.pendingSnapshot = next;
+  }
+
   /** An `instances` message. After a `ready` it starts a new snapshot (a resync). */
   receiveInstances(instances: readonly FlatInstance[]): void {
     this.pendingSnapshot ??= new Map();

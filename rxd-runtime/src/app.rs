@@ -45,6 +45,10 @@ pub struct Limits {
     /// How long an anchor stays hot after its last connection left, so that
     /// a reload or reconnect needs no database load; zero drops it at once.
     pub idle_anchor_ttl: Duration,
+    /// How many removals (and for how long) each hot anchor remembers, so
+    /// that a client resuming from a recent version gets exactly what it
+    /// missed; see `docs/PROTOCOL.md` ("Resume").
+    pub resume_history: crate::broker::HistoryLimits,
 }
 
 impl Default for Limits {
@@ -60,6 +64,7 @@ impl Default for Limits {
             heartbeat_timeout: Duration::from_secs(60),
             shutdown_deadline: Duration::from_secs(10),
             idle_anchor_ttl: Duration::from_secs(30),
+            resume_history: crate::broker::HistoryLimits::default(),
         }
     }
 }
@@ -202,13 +207,14 @@ impl App {
                                     .collect(),
                             );
                             let token = bearer_token(&headers);
+                            let resume_from = crate::connection::resume_header(&headers);
                             let limits = &app.limits;
                             upgrade
                                 .max_message_size(limits.max_message_bytes)
                                 .max_frame_size(limits.max_message_bytes)
                                 .read_buffer_size(limits.read_buffer_bytes)
                                 .on_upgrade(move |socket| {
-                                    endpoint.serve(app, socket, params, token)
+                                    endpoint.serve(app, socket, params, token, resume_from)
                                 })
                         },
                     ),

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::history::{History, HistoryLimits, Ring};
 use super::{Broker, BrokerError, ChangeEvent, ChangeSet, ControlEvent, EventSink};
 use crate::channel::BoxFuture;
 
@@ -9,7 +10,8 @@ use crate::channel::BoxFuture;
 ///
 /// Publishing assigns the next version and delivers the event while holding
 /// one lock, so events reach the sink in version order with no queue and no
-/// task in between.
+/// task in between. It keeps the recent events (bounded by
+/// [`HistoryLimits`]) for resuming clients.
 #[derive(Default)]
 pub struct MemoryBroker {
     inner: Mutex<Inner>,
@@ -19,12 +21,22 @@ pub struct MemoryBroker {
 struct Inner {
     version: u64,
     sink: Option<Arc<dyn EventSink>>,
+    history: Ring,
+    limits: HistoryLimits,
 }
 
 impl MemoryBroker {
     /// A broker whose first event gets version 1.
     pub fn new() -> MemoryBroker {
         MemoryBroker::default()
+    }
+
+    /// A broker that keeps `limits` of history for resuming clients
+    /// (default: [`HistoryLimits::default`]).
+    pub fn with_history(limits: HistoryLimits) -> MemoryBroker {
+        let broker = MemoryBroker::default();
+        broker.inner.lock().limits = limits;
+        broker
     }
 }
 
@@ -45,6 +57,8 @@ impl Broker for MemoryBroker {
                 .collect(),
             deleted: changes.deleted,
         });
+        let limits = inner.limits;
+        inner.history.push(event.clone(), &limits);
         if let Some(sink) = &inner.sink {
             sink.deliver(event);
         }
@@ -55,6 +69,14 @@ impl Broker for MemoryBroker {
         let mut inner = self.inner.lock();
         inner.version += 1;
         let version = inner.version;
+        // History stays consecutive: a control event is a change of nothing.
+        let nothing = Arc::new(ChangeEvent {
+            version,
+            saved: Vec::new(),
+            deleted: Vec::new(),
+        });
+        let limits = inner.limits;
+        inner.history.push(nothing, &limits);
         if let Some(sink) = &inner.sink {
             sink.control(version, Arc::new(event));
         }
@@ -63,5 +85,11 @@ impl Broker for MemoryBroker {
 
     fn attach(&self, sink: Arc<dyn EventSink>) {
         self.inner.lock().sink = Some(sink);
+    }
+
+    fn history(&self, after: u64) -> BoxFuture<'_, Result<History, BrokerError>> {
+        let inner = self.inner.lock();
+        let history = inner.history.after(after, inner.version, &inner.limits);
+        Box::pin(std::future::ready(Ok(history)))
     }
 }

@@ -7,12 +7,14 @@
 //! [`MemoryBroker`] (the default) serves one process. `RedisBroker`
 //! (feature `redis`) serves several processes that share a Redis server.
 
+mod history;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBroker, RedisConfig};
+pub use history::{History, HistoryLimits};
 pub use memory::MemoryBroker;
 
 use std::sync::Arc;
@@ -148,6 +150,14 @@ pub trait Broker: Send + Sync + 'static {
 
     /// Sets this process's sink. Called once, by the hub.
     fn attach(&self, sink: Arc<dyn EventSink>);
+
+    /// The events after version `after`, for a client that resumes from
+    /// it (see [`History`]). A broker without history answers
+    /// [`History::Beyond`], and its resuming clients get a full state.
+    fn history(&self, after: u64) -> BoxFuture<'_, Result<History, BrokerError>> {
+        let _ = after;
+        Box::pin(std::future::ready(Ok(History::Beyond)))
+    }
 }
 
 /// The broker could not order or deliver an event.

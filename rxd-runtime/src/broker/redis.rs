@@ -58,7 +58,9 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::{Broker, BrokerError, ChangeEvent, ChangeSet, ControlEvent, EventSink};
+use super::{
+    Broker, BrokerError, ChangeEvent, ChangeSet, ControlEvent, EventSink, History, HistoryLimits,
+};
 use crate::channel::BoxFuture;
 use crate::state::{FlatInstance, InstanceId};
 
@@ -86,6 +88,10 @@ pub struct RedisConfig {
     pub reconnect_min: Duration,
     /// Largest reconnect delay. Default 2 s.
     pub reconnect_max: Duration,
+    /// How far back a resuming client may come: the newest `max_events`
+    /// stream entries (never more than the stream keeps), none older than
+    /// `max_age`. Default 1 000 events, 5 minutes.
+    pub history: HistoryLimits,
 }
 
 impl RedisConfig {
@@ -103,6 +109,7 @@ impl RedisConfig {
             read_block: Duration::from_secs(2),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(2),
+            history: HistoryLimits::default(),
         };
         if let Some((base, query)) = url.split_once('?') {
             let mut kept = Vec::new();
@@ -406,6 +413,10 @@ impl Broker for RedisBroker {
             sink.deliver(Arc::new(empty_event(delivery.last)));
         }
         delivery.sink = Some(sink);
+    }
+
+    fn history(&self, after: u64) -> BoxFuture<'_, Result<History, BrokerError>> {
+        Box::pin(self.shared.history(after))
     }
 }
 
@@ -814,5 +825,6 @@ async fn read_forever(shared: Arc<Shared>) {
     }
 }
 
+mod history;
 #[cfg(test)]
 mod tests;

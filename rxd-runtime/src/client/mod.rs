@@ -31,6 +31,14 @@ pub enum ServerMessage {
         /// The root instance.
         anchor: InstanceId,
     },
+    /// The start of the answer to a resume: the `instances` and `ready`
+    /// that follow complete the state held instead of replacing it.
+    Resume {
+        /// The version the client resumed from.
+        from: u64,
+        /// Instances that left the state since.
+        deleted: Vec<InstanceId>,
+    },
     /// A change.
     Delta {
         /// Its version.
@@ -108,14 +116,50 @@ impl Client {
         Ok(client)
     }
 
+    /// Connects like [`Client::connect`], asking to resume from
+    /// `last_version` (the [`ClientState::version`] of a state held): the
+    /// server answers what was missed, or a full state.
+    pub async fn connect_resuming(
+        url: &str,
+        token: &str,
+        last_version: Option<u64>,
+    ) -> Result<Client, ClientError> {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+        let mut client = Client {
+            socket,
+            closed: None,
+        };
+        let mut auth = serde_json::json!({"type": "auth", "token": token});
+        if let Some(version) = last_version {
+            auth["last_version"] = version.into();
+        }
+        client.send_json(&auth).await?;
+        Ok(client)
+    }
+
     /// Connects with an `Authorization: Bearer` header, as non-browser
     /// clients may.
     pub async fn connect_with_header(url: &str, token: &str) -> Result<Client, ClientError> {
+        Self::connect_with_header_resuming(url, token, None).await
+    }
+
+    /// [`Client::connect_with_header`], resuming from `last_version` with
+    /// the `rxd-last-version` header.
+    pub async fn connect_with_header_resuming(
+        url: &str,
+        token: &str,
+        last_version: Option<u64>,
+    ) -> Result<Client, ClientError> {
         let mut request = url.into_client_request()?;
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| ClientError::Protocol("token is not a valid header value".into()))?;
         request.headers_mut().insert("authorization", value);
+        if let Some(version) = last_version {
+            request
+                .headers_mut()
+                .insert(crate::connection::RESUME_HEADER, version.into());
+        }
         let (socket, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(Client {
             socket,
@@ -262,6 +306,11 @@ fn parse_server_message(text: &str) -> Result<ServerMessage, ClientError> {
             anchor: serde_json::from_value(value.get("anchor").cloned().ok_or_else(bad)?)
                 .map_err(|_| bad())?,
         },
+        "resume" => ServerMessage::Resume {
+            from: value.get("from").and_then(Value::as_u64).ok_or_else(bad)?,
+            deleted: serde_json::from_value(value.get("deleted").cloned().ok_or_else(bad)?)
+                .map_err(|_| bad())?,
+        },
         "delta" => ServerMessage::Delta {
             v: version()?,
             instances: objects("instances")?,
@@ -296,6 +345,20 @@ pub struct ClientState {
     anchor: Option<InstanceId>,
     version: u64,
     deltas_applied: usize,
+    /// The current initial state or resume: what it has carried so far.
+    receiving: LoadStats,
+    last_load: Option<LoadStats>,
+}
+
+/// What one initial state (or resume answer) carried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadStats {
+    /// It was a resume (it completed the state held); else a full state.
+    pub resumed: bool,
+    /// Instances it carried.
+    pub instances: usize,
+    /// Instances it listed as deleted.
+    pub deleted: usize,
 }
 
 impl ClientState {
@@ -313,6 +376,8 @@ impl ClientState {
             anchor: None,
             version: 0,
             deltas_applied: 0,
+            receiving: LoadStats::default(),
+            last_load: None,
         }
     }
 
@@ -329,7 +394,26 @@ impl ClientState {
     /// Applies one server message. Returns whether the state changed.
     pub fn apply(&mut self, message: &ServerMessage) -> Result<bool, ClientError> {
         match message {
+            ServerMessage::Resume { deleted, .. } => {
+                // A resume starts from what is held, minus what left; a
+                // snapshot in progress (there should be none) is dropped.
+                let mut pending = self.instances.clone();
+                for id in deleted {
+                    pending.remove(id);
+                }
+                self.pending = Some(pending);
+                self.receiving = LoadStats {
+                    resumed: true,
+                    instances: 0,
+                    deleted: deleted.len(),
+                };
+                Ok(false)
+            }
             ServerMessage::Instances(objects) => {
+                if self.pending.is_none() {
+                    self.receiving = LoadStats::default();
+                }
+                self.receiving.instances += objects.len();
                 let mut pending = self.pending.take().unwrap_or_default();
                 for object in objects {
                     let instance = self.parse(object)?;
@@ -339,9 +423,13 @@ impl ClientState {
                 Ok(false)
             }
             ServerMessage::Ready { v, anchor } => {
+                if self.pending.is_none() {
+                    self.receiving = LoadStats::default();
+                }
                 self.instances = self.pending.take().unwrap_or_default();
                 self.anchor = Some(anchor.clone());
                 self.version = *v;
+                self.last_load = Some(std::mem::take(&mut self.receiving));
                 Ok(true)
             }
             ServerMessage::Delta {
@@ -370,6 +458,11 @@ impl ClientState {
     /// The last applied version.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// What the last initial state or resume answer carried.
+    pub fn last_load(&self) -> Option<LoadStats> {
+        self.last_load
     }
 
     /// How many deltas were applied (stale ones are not counted).

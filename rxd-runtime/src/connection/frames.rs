@@ -90,12 +90,40 @@ pub(crate) fn snapshot(
             instances: &instances[start..],
         }));
     }
-    frames.push(encode(&Ready {
+    frames.push(ready(anchor, version));
+    frames
+}
+
+/// `{"type":"ready",...}`: the end of an initial state or a resume.
+pub(crate) fn ready(anchor: &InstanceId, version: u64) -> Frame {
+    encode(&Ready {
         r#type: "ready",
         v: version,
         anchor,
-    }));
-    frames
+    })
+}
+
+/// `{"type":"resume","from":..,"deleted":[..]}`: the answer to a resume
+/// request starts here; the `instances` and `ready` after it complete the
+/// client's state instead of replacing it.
+pub(crate) fn resume(from: u64, removed: &[InstanceId]) -> Frame {
+    #[derive(Serialize)]
+    struct Resume<'a> {
+        r#type: &'static str,
+        from: u64,
+        deleted: Vec<DeletedRef<'a>>,
+    }
+    encode(&Resume {
+        r#type: "resume",
+        from,
+        deleted: removed
+            .iter()
+            .map(|id| DeletedRef {
+                type_name: &id.type_name,
+                key: &id.key,
+            })
+            .collect(),
+    })
 }
 
 /// `{"type":"error",...}`: a failed request that keeps the socket open.

@@ -58,6 +58,7 @@ pub(crate) trait Endpoint: Send + Sync {
         socket: WebSocket,
         params: RouteParams,
         header_token: Option<String>,
+        header_resume: Option<u64>,
     ) -> BoxFuture<'static, ()>;
 }
 
@@ -86,6 +87,7 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
         socket: WebSocket,
         params: RouteParams,
         header_token: Option<String>,
+        header_resume: Option<u64>,
     ) -> BoxFuture<'static, ()> {
         let name = self.descriptor.name;
         let has_runtime = self.descriptor.runtime.is_some();
@@ -101,7 +103,7 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
                     &mut sink,
                     &mut stream,
                     params,
-                    header_token,
+                    (header_token, header_resume),
                     has_runtime,
                 )
                 .await
@@ -138,22 +140,25 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
+/// A principal, and the version the client resumes from.
+type Authenticated = (Box<dyn std::any::Any + Send + Sync>, Option<u64>);
+
 /// Authenticates with the header's token or the first message. `Ok(None)`:
 /// the client left before sending one.
 async fn authenticate(
     app: &AppInner,
     stream: &mut Stream,
-    header_token: Option<String>,
-) -> Result<Option<Box<dyn std::any::Any + Send + Sync>>, Ending> {
-    let token = match header_token {
-        Some(token) => token,
+    (header_token, header_resume): (Option<String>, Option<u64>),
+) -> Result<Option<Authenticated>, Ending> {
+    let (token, resume_from) = match header_token {
+        Some(token) => (token, header_resume),
         None => match first_message(stream, app.limits.auth_timeout).await? {
-            Some(token) => token,
+            Some(auth) => auth,
             None => return Ok(None),
         },
     };
     match app.auth.authenticate(&token).await {
-        Ok(principal) => Ok(Some(principal)),
+        Ok(principal) => Ok(Some((principal, resume_from))),
         Err(AuthError::InvalidToken) => Err(Ending::new(Close::Unauthorized, "invalid token")),
         Err(AuthError::Internal(error)) => {
             tracing::error!(%error, "authenticator failed");
@@ -170,6 +175,7 @@ async fn admit<C: Channel>(
     principal: Box<dyn std::any::Any + Send + Sync>,
     params: RouteParams,
     inbox: &Inbox,
+    resume_from: Option<u64>,
 ) -> Result<(Arc<C>, Subscription), Ending> {
     let principal = principal.downcast::<C::Principal>().map_err(|_| {
         tracing::error!("the authenticator's principal is not the channel's");
@@ -197,7 +203,7 @@ async fn admit<C: Channel>(
     let load = Load::new(app.data.clone());
     let subscription = app
         .hub
-        .subscribe(layer, anchor, || async {
+        .subscribe(layer, anchor, resume_from, || async {
             let state = channel.rxd_load(&load).await?;
             serde_json::to_value(&state).map_err(LoadError::from)
         })
@@ -219,16 +225,17 @@ async fn run<C: Channel>(
     sink: &mut Sink,
     stream: &mut Stream,
     params: RouteParams,
-    header_token: Option<String>,
+    header: (Option<String>, Option<u64>),
     has_runtime: bool,
 ) -> Result<(), Ending> {
-    let Some(principal) = authenticate(app, stream, header_token).await? else {
+    let Some((principal, resume_from)) = authenticate(app, stream, header).await? else {
         return Ok(());
     };
     // Opened before `connect` runs, so that an event sent to a group it
     // joins is not missed while the state loads.
     let mut inbox = app.hub.open_inbox();
-    let (channel, mut subscription) = admit::<C>(app, principal, params, &inbox).await?;
+    let (channel, mut subscription) =
+        admit::<C>(app, principal, params, &inbox, resume_from).await?;
 
     for frame in subscription.snapshot.iter() {
         feed(sink, frame.clone()).await?;
@@ -458,7 +465,7 @@ fn parse(text: &str) -> Result<(String, serde_json::Map<String, Value>), Ending>
 async fn first_message(
     stream: &mut Stream,
     timeout: std::time::Duration,
-) -> Result<Option<String>, Ending> {
+) -> Result<Option<(String, Option<u64>)>, Ending> {
     let message = tokio::time::timeout(timeout, stream.next())
         .await
         .map_err(|_| Ending::new(Close::Unauthorized, "no auth message in time"))?;
@@ -480,8 +487,17 @@ async fn first_message(
             "the first message must be auth",
         ));
     }
+    let resume_from = match object.get("last_version") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(value.as_u64().ok_or_else(|| {
+            Ending::new(
+                Close::ProtocolError,
+                "last_version must be a non-negative integer",
+            )
+        })?),
+    };
     match object.get("token") {
-        Some(Value::String(token)) => Ok(Some(token.clone())),
+        Some(Value::String(token)) => Ok(Some((token.clone(), resume_from))),
         _ => Err(Ending::new(
             Close::Unauthorized,
             "auth needs a string token",
@@ -557,4 +573,20 @@ fn truncate(text: &str, max: usize) -> &str {
         Some((i, _)) => &text[..i],
         None => text,
     }
+}
+
+/// The header a non-browser client sends with `Authorization` to resume
+/// from a version (the `auth` message's `last_version`).
+pub const RESUME_HEADER: &str = "rxd-last-version";
+
+/// The version in the [`RESUME_HEADER`] header; a value that is not a
+/// non-negative integer is ignored (the client gets a full state).
+pub(crate) fn resume_header(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(RESUME_HEADER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }

@@ -11,6 +11,7 @@
 mod anchor;
 mod batch;
 mod control;
+mod history;
 mod layers;
 
 pub use batch::{Batch, CommitError};
@@ -31,7 +32,7 @@ use tokio::sync::{mpsc, Notify};
 
 use self::anchor::{AnchorChange, AnchorState};
 use crate::app::Limits;
-use crate::broker::{Broker, ChangeEvent, ControlEvent, EventSink};
+use crate::broker::{Broker, ChangeEvent, ControlEvent, EventSink, History};
 use crate::channel::LoadError;
 use crate::connection::frames::{self, Frame};
 use crate::state::{flatten_value, InstanceId, Layer};
@@ -74,6 +75,8 @@ struct HotAnchor {
     /// Counts the times the anchor was left without subscribers: an idle
     /// timer drops the anchor only if no one came and left since it started.
     idle_generation: u64,
+    /// What left the anchor lately, for clients that resume.
+    tombstones: history::Tombstones,
 }
 
 struct Subscriber {
@@ -236,6 +239,11 @@ impl Hub {
                 continue;
             }
             hot.snapshot = None;
+            hot.tombstones.record(
+                event.version,
+                &change.removed,
+                &self.inner.limits.resume_history,
+            );
             reindex(&mut state.index, &anchor_id, &change);
             let content = (
                 change.changed.iter().map(|i| i.id.clone()).collect(),
@@ -258,25 +266,90 @@ impl Hub {
     }
 
     /// Subscribes to the hot anchor `anchor`, or loads it cold with `load`
-    /// first.
-    ///
-    /// A cold load registers an event buffer before it starts, loads without
-    /// holding any lock, then replays what arrived meanwhile: a change that
-    /// commits during the load is never lost.
+    /// first. A client that held the state at version `resume_from` gets
+    /// only what it missed when the hub can tell (see `history.rs`), else
+    /// the full state.
     pub(crate) async fn subscribe<F, Fut>(
         &self,
         layer: &'static Layer,
         anchor: InstanceId,
+        resume_from: Option<u64>,
         load: F,
     ) -> Result<Subscription, LoadError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Value, LoadError>>,
     {
+        // If this ends before a subscriber joined (an error, the client
+        // left while history was fetched), the anchor it may have made hot
+        // gets the idle timer that an unsubscribe would start.
+        struct Idle<'a>(&'a Hub, &'a InstanceId);
+        impl Drop for Idle<'_> {
+            fn drop(&mut self) {
+                self.0.unsubscribe(self.1, 0);
+            }
+        }
+        let _idle = Idle(self, &anchor);
+        let mut load = Some(load);
+        let mut history: Option<History> = None;
+        let mut fetches = 0;
+        loop {
+            let hot = {
+                let mut state = self.inner.state.lock();
+                if state.anchors.contains_key(&anchor) {
+                    // The history may end before what this process has
+                    // applied; fetch it once more, then settle for a full
+                    // state.
+                    let resume = resume_from.map(|from| (from, history.as_ref(), fetches >= 2));
+                    if let Some(subscription) = self.join(&mut state, &anchor, resume) {
+                        return Ok(subscription);
+                    }
+                    true
+                } else {
+                    false
+                }
+            };
+            if hot {
+                let from = resume_from.unwrap_or_default();
+                history = Some(match self.inner.broker.history(from).await {
+                    Ok(history) => history,
+                    Err(error) => {
+                        tracing::debug!(%error, "hub: no broker history for a resume; full state");
+                        History::Beyond
+                    }
+                });
+                fetches += 1;
+            } else if let Some(load) = load.take() {
+                self.load_cold(layer, &anchor, load).await?;
+            } else {
+                return Err(LoadError::Internal(
+                    format!("{anchor} was dropped (a resync) while a client joined; it reconnects")
+                        .into(),
+                ));
+            }
+        }
+    }
+
+    /// Makes `anchor` hot with the state `load` returns, unless it is hot
+    /// already.
+    ///
+    /// A cold load registers an event buffer before it starts, loads without
+    /// holding any lock, then replays what arrived meanwhile: a change that
+    /// commits during the load is never lost.
+    async fn load_cold<F, Fut>(
+        &self,
+        layer: &'static Layer,
+        anchor: &InstanceId,
+        load: F,
+    ) -> Result<(), LoadError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Value, LoadError>>,
+    {
         let (load_id, start, resyncs) = {
             let mut state = self.inner.state.lock();
-            if state.anchors.contains_key(&anchor) {
-                return Ok(self.join(&mut state, &anchor));
+            if state.anchors.contains_key(anchor) {
+                return Ok(());
             }
             state.next_id += 1;
             let id = state.next_id;
@@ -289,7 +362,7 @@ impl Hub {
         };
         let value = load().await?;
         let instances = flatten_value(layer, value, start)?;
-        if instances.first().map(|i| &i.id) != Some(&anchor) {
+        if instances.first().map(|i| &i.id) != Some(anchor) {
             return Err(LoadError::Internal(
                 format!(
                     "load for {anchor} returned {}",
@@ -306,12 +379,12 @@ impl Hub {
         // A load that spans a resync may have read the database before
         // events this process never received; an anchor made hot since
         // comes from a later load and may be joined.
-        if state.resyncs != resyncs && !state.anchors.contains_key(&anchor) {
+        if state.resyncs != resyncs && !state.anchors.contains_key(anchor) {
             return Err(LoadError::Internal(
                 format!("the broker lost events while {anchor} loaded; the client reloads").into(),
             ));
         }
-        if !state.anchors.contains_key(&anchor) {
+        if !state.anchors.contains_key(anchor) {
             let mut anchor_state = AnchorState::new(anchor.clone(), start, instances);
             for event in &buffered {
                 anchor_state.apply(event, &self.inner.layers);
@@ -323,6 +396,7 @@ impl Hub {
                     .or_default()
                     .push(anchor.clone());
             }
+            let applied = state.applied;
             state.anchors.insert(
                 anchor.clone(),
                 HotAnchor {
@@ -330,50 +404,108 @@ impl Hub {
                     subscribers: Vec::new(),
                     snapshot: None,
                     idle_generation: 0,
+                    tombstones: history::Tombstones::new(applied),
                 },
             );
         }
-        Ok(self.join(&mut state, &anchor))
+        Ok(())
     }
 
     /// Adds a subscriber to a hot anchor and returns its snapshot, under the
-    /// same lock, so that no delta falls between the two.
-    fn join(&self, state: &mut HubState, anchor: &InstanceId) -> Subscription {
+    /// same lock, so that no delta falls between the two. `resume`: the
+    /// version the client resumes from, the broker's history if fetched,
+    /// and whether to settle for a full state rather than ask for (fresher)
+    /// history, which is the only case that returns `None`.
+    fn join(
+        &self,
+        state: &mut HubState,
+        anchor: &InstanceId,
+        resume: Option<(u64, Option<&History>, bool)>,
+    ) -> Option<Subscription> {
+        let applied = state.applied;
         state.next_id += 1;
         let id = state.next_id;
-        let (tx, rx) = mpsc::channel(self.inner.limits.max_pending_frames.max(1));
-        let overflow = Arc::new(Notify::new());
         let hot = state
             .anchors
             .get_mut(anchor)
             .expect("join is called for hot anchors only");
-        let snapshot = match &hot.snapshot {
-            Some(frames) => frames.clone(),
-            None => {
-                let frames: Arc<[Frame]> = frames::snapshot(
+        let limits = &self.inner.limits;
+        let layers = &self.inner.layers;
+        let plan = match resume {
+            Some((from, history, settle)) => history::plan(
+                &hot.state,
+                &mut hot.tombstones,
+                &limits.resume_history,
+                layers,
+                applied,
+                from,
+                history,
+                settle,
+            ),
+            None => history::Plan::Full,
+        };
+        let snapshot: Arc<[Frame]> = match plan {
+            history::Plan::NeedHistory => return None,
+            history::Plan::Missed {
+                changed,
+                deleted,
+                exact,
+            } => {
+                let from = resume.map_or(0, |(from, _, _)| from);
+                tracing::debug!(%anchor, from, applied, exact, changed = changed.len(), deleted = deleted.len(), "hub: resume");
+                let mut frames = vec![frames::resume(from, &deleted)];
+                frames.extend(frames::snapshot(
                     &hot.state.root,
-                    hot.state.version,
-                    &hot.state.ordered(&self.inner.layers),
-                    self.inner.limits.initial_frame_bytes,
-                )
-                .into();
-                hot.snapshot = Some(frames.clone());
-                frames
+                    applied,
+                    &changed,
+                    limits.initial_frame_bytes,
+                ));
+                frames.into()
+            }
+            history::Plan::Full => {
+                let full = match &hot.snapshot {
+                    Some(frames) => frames.clone(),
+                    None => {
+                        let frames: Arc<[Frame]> = frames::snapshot(
+                            &hot.state.root,
+                            hot.state.version,
+                            &hot.state.ordered(layers),
+                            limits.initial_frame_bytes,
+                        )
+                        .into();
+                        hot.snapshot = Some(frames.clone());
+                        frames
+                    }
+                };
+                // `ready.v` is what this process has applied, not the
+                // anchor's last change: a quiet anchor's clients then
+                // resume from a recent version.
+                if hot.state.version == applied {
+                    full
+                } else {
+                    let mut frames = full.to_vec();
+                    if let Some(ready) = frames.last_mut() {
+                        *ready = frames::ready(&hot.state.root, applied);
+                    }
+                    frames.into()
+                }
             }
         };
+        let (tx, rx) = mpsc::channel(limits.max_pending_frames.max(1));
+        let overflow = Arc::new(Notify::new());
         hot.subscribers.push(Subscriber {
             id,
             frames: tx,
             overflow: overflow.clone(),
         });
-        Subscription {
+        Some(Subscription {
             hub: self.clone(),
             id,
             anchor: anchor.clone(),
             snapshot,
             frames: rx,
             overflow,
-        }
+        })
     }
 
     /// Removes a subscriber. An anchor left with none stays hot for
