@@ -45,6 +45,16 @@ pub struct Limits {
     /// How long an anchor stays hot after its last connection left, so that
     /// a reload or reconnect needs no database load; zero drops it at once.
     pub idle_anchor_ttl: Duration,
+    /// Connections one principal ([`Authenticator::principal_id`]) may hold
+    /// across the whole deployment; one more closes with 4029. `None`:
+    /// unlimited.
+    pub max_connections_per_principal: Option<usize>,
+    /// Connections this process serves at once; one more closes with 4029.
+    /// `None`: unlimited.
+    pub max_connections_per_process: Option<usize>,
+    /// How long [`Hub::revoke_token`] keeps refusing a token; set it to at
+    /// least your tokens' lifetime.
+    pub revoked_token_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -60,6 +70,9 @@ impl Default for Limits {
             heartbeat_timeout: Duration::from_secs(60),
             shutdown_deadline: Duration::from_secs(10),
             idle_anchor_ttl: Duration::from_secs(30),
+            max_connections_per_principal: None,
+            max_connections_per_process: None,
+            revoked_token_ttl: Duration::from_secs(24 * 60 * 60),
         }
     }
 }

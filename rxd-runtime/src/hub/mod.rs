@@ -12,12 +12,14 @@ mod anchor;
 mod batch;
 mod control;
 mod layers;
+mod revoke;
 
 pub use batch::{Batch, CommitError};
 pub use control::SendError;
 
 pub(crate) use control::{Inbox, Notice};
 pub use layers::LayerNameCollision;
+pub(crate) use revoke::Order;
 
 pub(crate) use layers::LayerRegistry;
 
@@ -49,6 +51,8 @@ pub(crate) struct HubInner {
     limits: Limits,
     state: Mutex<HubState>,
     mailboxes: control::Mailboxes,
+    /// Connection limits and revoked tokens.
+    pub(crate) gate: crate::limits::Gate,
 }
 
 #[derive(Default)]
@@ -151,11 +155,16 @@ impl Hub {
     pub(crate) fn new(broker: Arc<dyn Broker>, layers: LayerRegistry, limits: Limits) -> Hub {
         let hub = Hub {
             inner: Arc::new(HubInner {
-                broker,
                 layers,
                 limits,
                 state: Mutex::new(HubState::default()),
                 mailboxes: control::Mailboxes::default(),
+                gate: crate::limits::Gate::new(
+                    broker
+                        .admission()
+                        .unwrap_or_else(|| Arc::new(crate::limits::MemoryAdmission::default())),
+                ),
+                broker,
             }),
         };
         hub.inner
