@@ -137,19 +137,53 @@ async fn a_recheck_closes_the_connections_whose_permission_was_withdrawn() {
 }
 
 mod over_redis {
-    use super::redis_support::{namespace, redis_url, with_namespace};
+    use super::redis_support::{namespace, redis_url, with_namespace, PrivateRedis};
     use super::*;
 
     async fn app_server(db: &board::Db, url: &str) -> TestServer {
+        app_server_with(db, url, rxd::Limits::default()).await
+    }
+
+    async fn app_server_with(db: &board::Db, url: &str, limits: rxd::Limits) -> TestServer {
         let config = rxd::broker::RedisConfig::new(url).unwrap();
         let broker = rxd::broker::RedisBroker::connect(config)
             .await
             .expect("a Redis server for the tests (RXD_TEST_REDIS_URL)");
-        TestServer::serve(
-            board::app_builder(db.clone()).broker(broker).build(),
-            db.clone(),
-        )
-        .await
+        let app = board::app_builder(db.clone())
+            .limits(limits)
+            .broker(broker)
+            .build();
+        TestServer::serve(app, db.clone()).await
+    }
+
+    #[tokio::test]
+    async fn while_redis_is_away_revocations_seen_here_hold_and_limits_fail_closed() {
+        let mut redis = PrivateRedis::start().await;
+        let db = board::db::open("sqlite::memory:").await.unwrap();
+        add_token(&db, "ada-phone", 1).await;
+        let open_door = app_server(&db, &redis.url()).await;
+        let limited = rxd::Limits {
+            max_connections_per_principal: Some(5),
+            ..rxd::Limits::default()
+        };
+        let counted = app_server_with(&db, &redis.url(), limited).await;
+        open_door.app.hub().revoke_token("ada-phone").await.unwrap();
+
+        redis.kill().await;
+        // The revocation reached both processes before Redis went away.
+        for server in [&open_door, &counted] {
+            assert_eq!(
+                try_open(&server.board_url(1), "ada-phone").await.err(),
+                Some(4030)
+            );
+        }
+        // Without a limit to count, other tokens are served from the
+        // database as before; with one, the connect cannot be counted.
+        let _served = open(&open_door.board_url(1), "ada-token").await;
+        assert_eq!(
+            try_open(&counted.board_url(1), "ada-token").await.err(),
+            Some(4011)
+        );
     }
 
     #[tokio::test]

@@ -239,7 +239,7 @@ impl Hub {
             }
             ControlEvent::Disconnect { .. }
             | ControlEvent::RevokeToken { .. }
-            | ControlEvent::Recheck { .. } => super::revoke::deliver(&registry, event),
+            | ControlEvent::Recheck { .. } => super::revoke::deliver(self, &registry, event),
         }
     }
 

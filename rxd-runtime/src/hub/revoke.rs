@@ -52,7 +52,12 @@ impl Orders {
 }
 
 /// Gives the connections of this process that `event` names their order.
-pub(super) fn deliver(registry: &Registry, event: &ControlEvent) {
+pub(super) fn deliver(hub: &Hub, registry: &Registry, event: &ControlEvent) {
+    if let ControlEvent::RevokeToken { token_hash } = event {
+        hub.inner
+            .gate
+            .revoked(token_hash, hub.inner.limits.revoked_token_ttl);
+    }
     let (matches, order): (Box<dyn Fn(&super::control::Mailbox) -> bool>, Order) = match event {
         ControlEvent::Disconnect { principal } => (
             Box::new(move |m| *m.identity.principal == **principal),
