@@ -81,6 +81,41 @@ async fn the_process_limit_counts_every_principal() {
     let _again = open_once_freed(&url, "grace-token").await;
 }
 
+/// The board's authenticator without `principal_id`: principals are
+/// their tokens.
+struct PerToken(board::TokenAuth);
+
+impl rxd::Authenticator for PerToken {
+    type Principal = board::state::User;
+
+    async fn authenticate(&self, token: &str) -> Result<Self::Principal, rxd::AuthError> {
+        self.0.authenticate(token).await
+    }
+}
+
+#[tokio::test]
+async fn without_a_principal_id_the_limit_counts_connections_per_token() {
+    let db = board::db::open("sqlite::memory:").await.unwrap();
+    sqlx::query("INSERT INTO tokens (token, user_id) VALUES ('ada-phone', 1)")
+        .execute(&db)
+        .await
+        .unwrap();
+    let app = rxd::App::builder()
+        .auth(PerToken(board::TokenAuth::new(db.clone())))
+        .data(db.clone())
+        .channel::<board::BoardChannel>()
+        .limits(limits(Some(1), None))
+        .build();
+    let server = TestServer::serve(app, db).await;
+    let url = server.board_url(1);
+    let _laptop = open(&url, "ada-token").await;
+    // Same user, another token: another principal.
+    let _phone = open(&url, "ada-phone").await;
+    assert_eq!(try_open(&url, "ada-token").await.err(), Some(4029));
+    let token_id = format!("token:{}", rxd::auth::token_hash("ada-token"));
+    assert_eq!(server.app.hub().principal_connections(&token_id), 1);
+}
+
 mod over_redis {
     use super::redis_support::{self, namespace, redis_url, with_namespace, Server, TempDir};
     use super::*;

@@ -11,7 +11,7 @@
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::control::Registry;
+use super::control::{Mailbox, Registry};
 use super::Hub;
 use crate::auth::token_hash;
 use crate::broker::{BrokerError, ControlEvent};
@@ -58,24 +58,31 @@ pub(super) fn deliver(hub: &Hub, registry: &Registry, event: &ControlEvent) {
             .gate
             .revoked(token_hash, hub.inner.limits.revoked_token_ttl);
     }
-    let (matches, order): (Box<dyn Fn(&super::control::Mailbox) -> bool>, Order) = match event {
+    let (target, order) = match event {
         ControlEvent::Disconnect { principal } => (
-            Box::new(move |m| *m.identity.principal == **principal),
+            Target::Principal(principal),
             Order::Close(Close::Revoked, "principal disconnected"),
         ),
         ControlEvent::RevokeToken { token_hash } => (
-            Box::new(move |m| *m.identity.token_hash == **token_hash),
+            Target::Token(token_hash),
             Order::Close(Close::Revoked, "token revoked"),
         ),
-        ControlEvent::Recheck { principal } => (
-            Box::new(move |m| *m.identity.principal == **principal),
-            Order::Recheck,
-        ),
+        ControlEvent::Recheck { principal } => (Target::Principal(principal), Order::Recheck),
         _ => return,
     };
-    for mailbox in registry.connections.values().filter(|m| matches(m)) {
+    let matches = |mailbox: &&Mailbox| match target {
+        Target::Principal(principal) => *mailbox.identity.principal == *principal,
+        Target::Token(hash) => *mailbox.identity.token_hash == *hash,
+    };
+    for mailbox in registry.connections.values().filter(matches) {
         mailbox.orders.give(order);
     }
+}
+
+/// Which connections an event names.
+enum Target<'a> {
+    Principal(&'a str),
+    Token(&'a str),
 }
 
 impl Hub {
