@@ -13,7 +13,8 @@
 //!   `MAXLEN ~ stream_max_len`.
 //!
 //! Both keys share the hash tag `{ns}`, so one script may touch both on a
-//! Redis Cluster too.
+//! Redis Cluster too. Connection limits and revoked tokens add
+//! `{ns}:proc:*`, `{ns}:conns:*` and `{ns}:revoked:*` (see `redis/leases.rs`).
 //!
 //! # Order
 //!

@@ -153,18 +153,17 @@ impl Drop for LoadGuard<'_> {
 
 impl Hub {
     pub(crate) fn new(broker: Arc<dyn Broker>, layers: LayerRegistry, limits: Limits) -> Hub {
+        let admission = broker
+            .admission()
+            .unwrap_or_else(|| Arc::new(crate::limits::MemoryAdmission::default()));
         let hub = Hub {
             inner: Arc::new(HubInner {
+                broker,
                 layers,
                 limits,
                 state: Mutex::new(HubState::default()),
                 mailboxes: control::Mailboxes::default(),
-                gate: crate::limits::Gate::new(
-                    broker
-                        .admission()
-                        .unwrap_or_else(|| Arc::new(crate::limits::MemoryAdmission::default())),
-                ),
-                broker,
+                gate: crate::limits::Gate::new(admission),
             }),
         };
         hub.inner

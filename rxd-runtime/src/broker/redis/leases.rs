@@ -16,6 +16,10 @@
 //! - `{ns}:revoked:<sha-256 of a token>`: the token is refused; expires
 //!   after `Limits::revoked_token_ttl`.
 //!
+//! All keys carry the hash tag `{ns}`: the acquire script reads process
+//! keys it cannot declare in advance, which Redis Cluster allows within
+//! one slot.
+//!
 //! # Cost
 //!
 //! One script per connect (check the revocation, count the live members,
