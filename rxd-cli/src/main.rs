@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use rxd::broker::{
+    Broker, BrokerError, ControlEvent, RedisBroker, RedisConfig, SystemLevel, SystemMessage,
+};
 use rxd::client::Client;
 use serde_json::json;
 
@@ -34,6 +37,23 @@ enum Command {
         #[arg(long, value_name = "V")]
         resume_from: Option<u64>,
     },
+    /// Send a system message to every connection of a deployment, through
+    /// the deployment's Redis: clients show `info` and `warning`, and
+    /// reconnect with backoff on `maintenance`.
+    Broadcast {
+        /// The deployment's Redis, as its servers use it (it may carry
+        /// `?namespace=NAME`).
+        #[arg(long, env = "RXD_REDIS_URL")]
+        redis: String,
+        /// The deployment's namespace, if not in the URL (default `rxd`).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// info, warning or maintenance.
+        #[arg(long, default_value = "info")]
+        level: SystemLevel,
+        /// The text clients show.
+        message: String,
+    },
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -52,7 +72,41 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Broadcast {
+            redis,
+            namespace,
+            level,
+            message,
+        } => match broadcast(&redis, namespace, level, message).await {
+            Ok(version) => {
+                println!("{}", json!({"type": "sent", "version": version}));
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("rxd: {error}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// Publishes the message as a control event with the servers' own script,
+/// so that the stream's versions stay consecutive (a gap would make every
+/// process resync). Returns its version.
+async fn broadcast(
+    redis: &str,
+    namespace: Option<String>,
+    level: SystemLevel,
+    message: String,
+) -> Result<u64, BrokerError> {
+    let mut config = RedisConfig::new(redis)?;
+    if let Some(namespace) = namespace {
+        config = config.namespace(namespace);
+    }
+    let broker = RedisBroker::connect(config).await?;
+    broker
+        .publish_control(ControlEvent::System(SystemMessage { level, message }))
+        .await
 }
 
 /// Exits 0 when the server closed normally or going away, 1 otherwise.

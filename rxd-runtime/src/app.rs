@@ -49,6 +49,16 @@ pub struct Limits {
     /// that a client resuming from a recent version gets exactly what it
     /// missed; see `docs/PROTOCOL.md` ("Resume").
     pub resume_history: crate::broker::HistoryLimits,
+    /// Connections one principal ([`Authenticator::principal_id`]) may hold
+    /// across the whole deployment; one more closes with 4029. `None`:
+    /// unlimited.
+    pub max_connections_per_principal: Option<usize>,
+    /// Connections this process serves at once; one more closes with 4029.
+    /// `None`: unlimited.
+    pub max_connections_per_process: Option<usize>,
+    /// How long [`Hub::revoke_token`] keeps refusing a token; set it to at
+    /// least your tokens' lifetime.
+    pub revoked_token_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -65,6 +75,9 @@ impl Default for Limits {
             shutdown_deadline: Duration::from_secs(10),
             idle_anchor_ttl: Duration::from_secs(30),
             resume_history: crate::broker::HistoryLimits::default(),
+            max_connections_per_principal: None,
+            max_connections_per_process: None,
+            revoked_token_ttl: Duration::from_secs(24 * 60 * 60),
         }
     }
 }

@@ -36,6 +36,47 @@ pub trait Authenticator: Send + Sync + 'static {
         &self,
         token: &str,
     ) -> impl Future<Output = Result<Self::Principal, AuthError>> + Send;
+
+    /// A stable id for the principal, the same in every process: what
+    /// per-principal connection limits count (`Limits::max_connections_per_principal`)
+    /// and what [`Hub::disconnect_principal`](crate::Hub::disconnect_principal)
+    /// and [`Hub::recheck`](crate::Hub::recheck) name.
+    ///
+    /// The default, `None`, identifies a principal by its token: limits
+    /// then count connections per token (`token:<sha-256 of the token>`).
+    /// Return a user id (`Some(format!("user:{}", user.id))`) to count
+    /// a user's connections whatever token they hold.
+    fn principal_id(&self, principal: &Self::Principal) -> Option<String> {
+        let _ = principal;
+        None
+    }
+}
+
+/// The SHA-256 of a token, in hex: how rxd names a token anywhere it is
+/// shared (Redis keys, control events, logs), never the token itself.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+/// Who a connection authenticated as, in the forms the runtime shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    /// [`Authenticator::principal_id`], or `token:<hash>`.
+    pub(crate) principal: std::sync::Arc<str>,
+    /// [`token_hash`] of the connection's token.
+    pub(crate) token_hash: std::sync::Arc<str>,
+}
+
+/// An authenticated principal (type-erased) and its identity.
+pub(crate) struct Authenticated {
+    pub(crate) principal: Box<dyn std::any::Any + Send + Sync>,
+    pub(crate) identity: Identity,
 }
 
 /// Why a token was refused. Both close the socket with 4001; `Internal` is
@@ -55,17 +96,27 @@ pub(crate) trait ErasedAuthenticator: Send + Sync {
     fn authenticate<'a>(
         &'a self,
         token: &'a str,
-    ) -> BoxFuture<'a, Result<Box<dyn std::any::Any + Send + Sync>, AuthError>>;
+    ) -> BoxFuture<'a, Result<Authenticated, AuthError>>;
 }
 
 impl<A: Authenticator> ErasedAuthenticator for A {
     fn authenticate<'a>(
         &'a self,
         token: &'a str,
-    ) -> BoxFuture<'a, Result<Box<dyn std::any::Any + Send + Sync>, AuthError>> {
+    ) -> BoxFuture<'a, Result<Authenticated, AuthError>> {
         Box::pin(async move {
             let principal = Authenticator::authenticate(self, token).await?;
-            Ok(Box::new(principal) as Box<dyn std::any::Any + Send + Sync>)
+            let token_hash = token_hash(token);
+            let id = self
+                .principal_id(&principal)
+                .unwrap_or_else(|| format!("token:{token_hash}"));
+            Ok(Authenticated {
+                principal: Box::new(principal),
+                identity: Identity {
+                    principal: id.into(),
+                    token_hash: token_hash.into(),
+                },
+            })
         })
     }
 }

@@ -27,6 +27,12 @@ impl Authenticator for TokenAuth {
             .map_err(|e| AuthError::Internal(Box::new(e)))?
             .ok_or(AuthError::InvalidToken)
     }
+
+    /// A user is one principal whatever token they use: limits count their
+    /// connections, and `hub.disconnect_principal("user:1")` closes them.
+    fn principal_id(&self, user: &User) -> Option<String> {
+        Some(format!("user:{}", user.id))
+    }
 }
 
 /// One board, live, for one of its members.

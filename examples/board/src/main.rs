@@ -7,7 +7,7 @@ use axum::serve::ListenerExt;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR] [--redis URL]
+  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR] [--redis URL] [--max-connections-per-principal N]
   board makefrontend [--out DIR] [--check]";
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -50,6 +50,10 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let url = flag(args, "--db").unwrap_or_else(|| "sqlite::memory:".into());
     let frontend = flag(args, "--frontend").map(PathBuf::from);
     let db = board::db::open(&url).await?;
+    let mut limits = rxd::Limits::default();
+    if let Some(max) = flag(args, "--max-connections-per-principal") {
+        limits.max_connections_per_principal = Some(max.parse()?);
+    }
     let app = match flag(args, "--redis") {
         // Several processes share Redis (and a database): a write on one
         // reaches the clients of all. See docs/DEPLOY.md.
@@ -57,9 +61,12 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
             let config = rxd::broker::RedisConfig::new(&redis)?;
             tracing::info!(namespace = %config.namespace, "using the redis broker");
             let broker = rxd::broker::RedisBroker::connect(config).await?;
-            board::app_builder(db.clone()).broker(broker).build()
+            board::app_builder(db.clone())
+                .limits(limits)
+                .broker(broker)
+                .build()
         }
-        None => board::app(db.clone()),
+        None => board::app_builder(db.clone()).limits(limits).build(),
     };
     let router = board::router(&app, db, frontend.as_deref());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

@@ -72,6 +72,22 @@ pub enum ControlEvent {
         /// The event, as serde serialized it.
         event: Value,
     },
+    /// Close every connection of a principal (4030).
+    Disconnect {
+        /// The principal's id (`Authenticator::principal_id`).
+        principal: String,
+    },
+    /// Close every connection that authenticated with a token (4030).
+    RevokeToken {
+        /// The token's SHA-256 in hex (`rxd::auth::token_hash`).
+        token_hash: String,
+    },
+    /// Run `connect` again for every connection of a principal; a refusal
+    /// closes it (4003 or 4004).
+    Recheck {
+        /// The principal's id (`Authenticator::principal_id`).
+        principal: String,
+    },
 }
 
 /// A message from the operators to every connected client.
@@ -157,6 +173,13 @@ pub trait Broker: Send + Sync + 'static {
     fn history(&self, after: u64) -> BoxFuture<'_, Result<History, BrokerError>> {
         let _ = after;
         Box::pin(std::future::ready(Ok(History::Beyond)))
+    }
+
+    /// Where per-principal connection limits and revoked tokens are kept
+    /// for the whole deployment. `None` (the default): in this process's
+    /// memory, which is right for a broker that serves one process.
+    fn admission(&self) -> Option<Arc<dyn crate::limits::Admission>> {
+        None
     }
 }
 

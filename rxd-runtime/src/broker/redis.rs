@@ -13,7 +13,8 @@
 //!   `MAXLEN ~ stream_max_len`.
 //!
 //! Both keys share the hash tag `{ns}`, so one script may touch both on a
-//! Redis Cluster too.
+//! Redis Cluster too. Connection limits and revoked tokens add
+//! `{ns}:proc:*`, `{ns}:conns:*` and `{ns}:revoked:*` (see `redis/leases.rs`).
 //!
 //! # Order
 //!
@@ -92,6 +93,10 @@ pub struct RedisConfig {
     /// stream entries (never more than the stream keeps), none older than
     /// `max_age`. Default 1 000 events, 5 minutes.
     pub history: HistoryLimits,
+    /// How long a connection's slot (per-principal limits) outlives the
+    /// last renewal of its process: a process that dies frees its slots
+    /// after at most this long. Renewed every third of it. Default 10 s.
+    pub lease_ttl: Duration,
 }
 
 impl RedisConfig {
@@ -110,6 +115,7 @@ impl RedisConfig {
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(2),
             history: HistoryLimits::default(),
+            lease_ttl: Duration::from_secs(10),
         };
         if let Some((base, query)) = url.split_once('?') {
             let mut kept = Vec::new();
@@ -117,6 +123,12 @@ impl RedisConfig {
                 let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
                 match name {
                     "namespace" => config.namespace = value.to_owned(),
+                    "lease_ttl_ms" => {
+                        let ms: u64 = value.parse().map_err(|_| {
+                            BrokerError(format!("lease_ttl_ms={value} is not a number"))
+                        })?;
+                        config.lease_ttl = Duration::from_millis(ms);
+                    }
                     "stream_max_len" => {
                         config.stream_max_len = value.parse().map_err(|_| {
                             BrokerError(format!("stream_max_len={value} is not a number"))
@@ -158,6 +170,9 @@ impl RedisConfig {
                 "namespace {ns:?} must be non-empty, without spaces or braces"
             )));
         }
+        if self.lease_ttl < Duration::from_millis(30) {
+            return Err(BrokerError("lease_ttl must be at least 30 ms".into()));
+        }
         if self.stream_max_len == 0 {
             return Err(BrokerError("stream_max_len must be at least 1".into()));
         }
@@ -176,6 +191,8 @@ impl RedisConfig {
 pub struct RedisBroker {
     shared: Arc<Shared>,
     reader: AbortHandle,
+    admission: Arc<leases::RedisAdmission>,
+    renewer: AbortHandle,
 }
 
 struct Shared {
@@ -361,7 +378,19 @@ impl RedisBroker {
             config,
         });
         let reader = runtime.spawn(read_forever(shared.clone())).abort_handle();
-        Ok(RedisBroker { shared, reader })
+        let admission = leases::RedisAdmission::new(shared.clone());
+        let renewer = runtime
+            .spawn(leases::renew_forever(
+                Arc::downgrade(&admission),
+                shared.config.lease_ttl / 3,
+            ))
+            .abort_handle();
+        Ok(RedisBroker {
+            shared,
+            reader,
+            admission,
+            renewer,
+        })
     }
 
     /// Creates the broker and waits until it has connected both its
@@ -395,6 +424,7 @@ impl RedisBroker {
 impl Drop for RedisBroker {
     fn drop(&mut self) {
         self.reader.abort();
+        self.renewer.abort();
     }
 }
 
@@ -405,6 +435,10 @@ impl Broker for RedisBroker {
 
     fn publish_control(&self, event: ControlEvent) -> BoxFuture<'_, Result<u64, BrokerError>> {
         Box::pin(self.shared.publish_control(event))
+    }
+
+    fn admission(&self) -> Option<Arc<dyn crate::limits::Admission>> {
+        Some(self.admission.clone())
     }
 
     fn attach(&self, sink: Arc<dyn EventSink>) {
@@ -826,5 +860,6 @@ async fn read_forever(shared: Arc<Shared>) {
 }
 
 mod history;
+mod leases;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 mod close;
 mod consumers;
 pub(crate) mod frames;
+mod gate;
 
 pub use close::Close;
 
@@ -19,7 +20,7 @@ use tokio::task::JoinSet;
 
 use self::consumers::Consumers;
 use crate::app::AppInner;
-use crate::auth::AuthError;
+use crate::auth::{AuthError, Authenticated};
 use crate::channel::{
     ActionError, BoxFuture, Channel, ChannelDescriptor, Connect, Ctx, Load, LoadError, Reject,
     RouteParams, RuntimeCell,
@@ -140,16 +141,13 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-/// A principal, and the version the client resumes from.
-type Authenticated = (Box<dyn std::any::Any + Send + Sync>, Option<u64>);
-
 /// Authenticates with the header's token or the first message. `Ok(None)`:
 /// the client left before sending one.
 async fn authenticate(
     app: &AppInner,
     stream: &mut Stream,
     (header_token, header_resume): (Option<String>, Option<u64>),
-) -> Result<Option<Authenticated>, Ending> {
+) -> Result<Option<(Authenticated, Option<u64>)>, Ending> {
     let (token, resume_from) = match header_token {
         Some(token) => (token, header_resume),
         None => match first_message(stream, app.limits.auth_timeout).await? {
@@ -169,20 +167,20 @@ async fn authenticate(
 
 /// Runs the channel's `connect` (permission) and joins the groups it
 /// named, then subscribes to its anchor, loading it cold if no connection of
-/// this process shows it yet.
+/// this process shows it yet. Returns the principal too, for re-checks.
 async fn admit<C: Channel>(
     app: &AppInner,
     principal: Box<dyn std::any::Any + Send + Sync>,
     params: RouteParams,
     inbox: &Inbox,
     resume_from: Option<u64>,
-) -> Result<(Arc<C>, Subscription), Ending> {
+) -> Result<(Arc<C>, Subscription, C::Principal), Ending> {
     let principal = principal.downcast::<C::Principal>().map_err(|_| {
         tracing::error!("the authenticator's principal is not the channel's");
         Ending::new(Close::ServerError, "server misconfigured")
     })?;
     let connect = Connect::new(app.data.clone(), params.clone());
-    let connected = C::rxd_connect(connect.clone(), *principal, params)
+    let connected = C::rxd_connect(connect.clone(), (*principal).clone(), params)
         .await
         .map_err(|reject| match reject {
             Reject::Forbidden => Ending::new(Close::Forbidden, "forbidden"),
@@ -215,7 +213,7 @@ async fn admit<C: Channel>(
                 Ending::new(Close::ServerError, "load failed")
             }
         })?;
-    Ok((channel, subscription))
+    Ok((channel, subscription, *principal))
 }
 
 /// The connection from the first byte to the end. `Ok` means the client
@@ -228,14 +226,23 @@ async fn run<C: Channel>(
     header: (Option<String>, Option<u64>),
     has_runtime: bool,
 ) -> Result<(), Ending> {
-    let Some((principal, resume_from)) = authenticate(app, stream, header).await? else {
+    let Some((authenticated, resume_from)) = authenticate(app, stream, header).await? else {
         return Ok(());
     };
     // Opened before `connect` runs, so that an event sent to a group it
-    // joins is not missed while the state loads.
-    let mut inbox = app.hub.open_inbox();
-    let (channel, mut subscription) =
-        admit::<C>(app, principal, params, &inbox, resume_from).await?;
+    // joins is not missed while the state loads; and before the limits'
+    // check, so that a revocation either finds this connection or was
+    // remembered before the check.
+    let mut inbox = app.hub.open_inbox(authenticated.identity.clone());
+    let _slots = gate::admit(app, &authenticated.identity, inbox.id).await?;
+    let (channel, mut subscription, principal) = admit::<C>(
+        app,
+        authenticated.principal,
+        params.clone(),
+        &inbox,
+        resume_from,
+    )
+    .await?;
 
     for frame in subscription.snapshot.iter() {
         feed(sink, frame.clone()).await?;
@@ -272,6 +279,11 @@ async fn run<C: Channel>(
             }
             _ = inbox.overflow.notified() => {
                 return Err(Ending::new(Close::TooSlow, "too many events pending"));
+            }
+            _ = inbox.orders.given.notified() => {
+                if let Some(order) = inbox.orders.take() {
+                    gate::obey::<C>(app, order, &principal, &params).await?;
+                }
             }
             () = shut_down(&mut shutdown), if drain_deadline.is_none() => {
                 drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);

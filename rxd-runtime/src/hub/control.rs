@@ -14,7 +14,9 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
 
+use super::revoke::Orders;
 use super::Hub;
+use crate::auth::Identity;
 use crate::broker::{BrokerError, ControlEvent, SystemLevel, SystemMessage};
 use crate::connection::frames::{self, Frame};
 
@@ -24,18 +26,35 @@ pub(crate) struct Mailboxes {
     registry: Mutex<Registry>,
 }
 
+impl Mailboxes {
+    /// How many connections' identities match.
+    pub(super) fn count(&self, matches: impl Fn(&Identity) -> bool) -> usize {
+        let registry = self.registry.lock();
+        registry
+            .connections
+            .values()
+            .filter(|m| matches(&m.identity))
+            .count()
+    }
+}
+
 #[derive(Default)]
-struct Registry {
+pub(super) struct Registry {
     next_id: u64,
-    connections: HashMap<u64, Mailbox>,
+    pub(super) connections: HashMap<u64, Mailbox>,
     /// Group → the connections that joined it.
     groups: HashMap<String, HashSet<u64>>,
 }
 
-struct Mailbox {
+pub(super) struct Mailbox {
     notices: mpsc::Sender<Notice>,
     overflow: Arc<Notify>,
     groups: HashSet<String>,
+    /// Who the connection authenticated as.
+    pub(super) identity: Identity,
+    /// Closes and re-checks, kept apart from the notices so that a full
+    /// queue cannot lose them.
+    pub(super) orders: Arc<Orders>,
 }
 
 /// What reaches one connection from the hub besides state deltas.
@@ -62,6 +81,8 @@ pub(crate) struct Inbox {
     /// Notified when the connection fell more than `max_pending_frames`
     /// notices behind: it cannot keep up and is closed.
     pub(crate) overflow: Arc<Notify>,
+    /// What the hub asks of the connection: close, or run `connect` again.
+    pub(crate) orders: Arc<Orders>,
 }
 
 impl Drop for Inbox {
@@ -133,10 +154,11 @@ impl Hub {
     }
 
     /// Opens a connection's inbox.
-    pub(crate) fn open_inbox(&self) -> Inbox {
+    pub(crate) fn open_inbox(&self, identity: Identity) -> Inbox {
         let capacity = self.inner.limits.max_pending_frames.max(1);
         let (notices, receiver) = mpsc::channel(capacity);
         let overflow = Arc::new(Notify::new());
+        let orders = Arc::new(Orders::default());
         let mut registry = self.inner.mailboxes.registry.lock();
         registry.next_id += 1;
         let id = registry.next_id;
@@ -146,6 +168,8 @@ impl Hub {
                 notices,
                 overflow: overflow.clone(),
                 groups: HashSet::new(),
+                identity,
+                orders: orders.clone(),
             },
         );
         Inbox {
@@ -153,6 +177,7 @@ impl Hub {
             id,
             notices: receiver,
             overflow,
+            orders,
         }
     }
 
@@ -212,6 +237,9 @@ impl Hub {
                     );
                 }
             }
+            ControlEvent::Disconnect { .. }
+            | ControlEvent::RevokeToken { .. }
+            | ControlEvent::Recheck { .. } => super::revoke::deliver(self, &registry, event),
         }
     }
 

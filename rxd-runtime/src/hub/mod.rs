@@ -13,12 +13,14 @@ mod batch;
 mod control;
 mod history;
 mod layers;
+mod revoke;
 
 pub use batch::{Batch, CommitError};
 pub use control::SendError;
 
 pub(crate) use control::{Inbox, Notice};
 pub use layers::LayerNameCollision;
+pub(crate) use revoke::Order;
 
 pub(crate) use layers::LayerRegistry;
 
@@ -50,6 +52,8 @@ pub(crate) struct HubInner {
     limits: Limits,
     state: Mutex<HubState>,
     mailboxes: control::Mailboxes,
+    /// Connection limits and revoked tokens.
+    pub(crate) gate: crate::limits::Gate,
 }
 
 #[derive(Default)]
@@ -152,6 +156,9 @@ impl Drop for LoadGuard<'_> {
 
 impl Hub {
     pub(crate) fn new(broker: Arc<dyn Broker>, layers: LayerRegistry, limits: Limits) -> Hub {
+        let admission = broker
+            .admission()
+            .unwrap_or_else(|| Arc::new(crate::limits::MemoryAdmission::default()));
         let hub = Hub {
             inner: Arc::new(HubInner {
                 broker,
@@ -159,6 +166,7 @@ impl Hub {
                 limits,
                 state: Mutex::new(HubState::default()),
                 mailboxes: control::Mailboxes::default(),
+                gate: crate::limits::Gate::new(admission),
             }),
         };
         hub.inner

@@ -124,11 +124,17 @@ pub struct Server {
 
 impl Server {
     pub async fn start(db_url: &str, redis_url: &str) -> Server {
+        Self::start_with_args(db_url, redis_url, &[]).await
+    }
+
+    /// Starts a server with more `board serve` arguments.
+    pub async fn start_with_args(db_url: &str, redis_url: &str, args: &[&str]) -> Server {
         let log = std::env::var("RXD_TEST_SERVER_LOG")
             .unwrap_or_else(|_| "warn,board::api=off,tower_http=off".into());
         let mut child = Command::new(board_bin())
             .args(["serve", "--addr", "127.0.0.1:0", "--db", db_url])
             .args(["--redis", redis_url])
+            .args(args)
             .env("RUST_LOG", log)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -177,6 +183,11 @@ impl Server {
         tokio::time::timeout(WAIT, http(self.addr, method, path, token, body))
             .await
             .unwrap_or_else(|_| panic!("{method} {path} on {} hung", self.addr))
+    }
+
+    /// Kills the process with SIGKILL: it cleans nothing up.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("kill board serve");
     }
 
     pub fn pid(&self) -> u32 {

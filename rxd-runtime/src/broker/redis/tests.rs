@@ -155,6 +155,19 @@ fn the_url_carries_namespace_and_length() {
 }
 
 #[test]
+fn the_url_carries_the_lease_ttl() {
+    let config = RedisConfig::new("redis://h/?lease_ttl_ms=1500&namespace=x").unwrap();
+    assert_eq!(config.lease_ttl, Duration::from_millis(1500));
+    assert_eq!(config.url, "redis://h/");
+    assert_eq!(
+        RedisConfig::new("redis://h/").unwrap().lease_ttl,
+        Duration::from_secs(10)
+    );
+    assert!(RedisConfig::new("redis://h/?lease_ttl_ms=soon").is_err());
+    assert!(RedisConfig::new("redis://h/?lease_ttl_ms=5").is_err());
+}
+
+#[test]
 fn a_change_survives_the_wire() {
     let change = card(7, "Seven");
     let expected = change.saved[0].fields.clone();
