@@ -19,6 +19,7 @@ pub mod client;
 pub mod codegen;
 pub mod connection;
 pub mod hub;
+pub mod metrics;
 pub mod state;
 
 pub use app::{App, AppBuilder, Limits};

@@ -74,6 +74,12 @@ pub trait Broker: Send + Sync + 'static {
 
     /// Sets this process's sink. Called once, by the hub.
     fn attach(&self, sink: Arc<dyn EventSink>);
+
+    /// How many times this broker lost its server and reconnected, for the
+    /// metrics. A broker with no server to lose keeps the default, 0.
+    fn reconnects(&self) -> u64 {
+        0
+    }
 }
 
 /// The broker could not order or deliver an event.

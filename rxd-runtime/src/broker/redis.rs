@@ -185,6 +185,8 @@ struct Shared {
     /// A publish failed after its database change committed: every
     /// process must resync once Redis answers.
     owe_resync: AtomicBool,
+    /// Times the reader lost Redis, for the metrics.
+    reconnects: std::sync::atomic::AtomicU64,
 }
 
 struct Delivery {
@@ -349,6 +351,7 @@ impl RedisBroker {
                 backoff: config.reconnect_min,
             }),
             owe_resync: AtomicBool::new(false),
+            reconnects: std::sync::atomic::AtomicU64::new(0),
             client,
             config,
         });
@@ -393,6 +396,10 @@ impl Drop for RedisBroker {
 impl Broker for RedisBroker {
     fn publish(&self, changes: ChangeSet) -> BoxFuture<'_, Result<u64, BrokerError>> {
         Box::pin(self.shared.publish(changes))
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.shared.reconnects.load(Ordering::Relaxed)
     }
 
     fn attach(&self, sink: Arc<dyn EventSink>) {
@@ -749,6 +756,7 @@ async fn read_forever(shared: Arc<Shared>) {
         } else {
             tracing::warn!(%error, "redis broker: reader lost redis; reconnecting");
             failing = true;
+            shared.reconnects.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(shared.config.reconnect_max);

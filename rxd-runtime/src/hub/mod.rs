@@ -44,6 +44,8 @@ pub(crate) struct HubInner {
     layers: LayerRegistry,
     limits: Limits,
     state: Mutex<HubState>,
+    /// The app's metrics; the hub outlives every connection that counts.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Default)]
@@ -144,6 +146,7 @@ impl Hub {
                 layers,
                 limits,
                 state: Mutex::new(HubState::default()),
+                metrics: Arc::default(),
             }),
         };
         hub.inner
@@ -160,6 +163,12 @@ impl Hub {
     /// How many anchors are hot in this process.
     pub fn hot_anchors(&self) -> usize {
         self.inner.state.lock().anchors.len()
+    }
+
+    /// How many times the broker lost events and made this hub drop its
+    /// hot anchors.
+    pub(crate) fn resyncs(&self) -> u64 {
+        self.inner.state.lock().resyncs
     }
 
     /// Drops every hot anchor, because the broker lost events that may have
@@ -184,6 +193,7 @@ impl Hub {
         let mut guard = self.inner.state.lock();
         let state = &mut *guard;
         state.applied = event.version;
+        self.inner.metrics.events_applied.inc();
         for buffer in state.loads.values_mut() {
             buffer.push(event.clone());
         }
