@@ -154,7 +154,6 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, String) {
 
 /// A parsed Prometheus text exposition: samples by `name{labels}` exactly
 /// as written.
-#[derive(Debug)]
 pub struct Exposition {
     samples: std::collections::HashMap<String, f64>,
     text: String,
@@ -280,6 +279,12 @@ impl Exposition {
     /// appears with its first count).
     pub fn get_or_zero(&self, key: &str) -> f64 {
         self.samples.get(key).copied().unwrap_or(0.0)
+    }
+}
+
+impl std::fmt::Debug for Exposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
     }
 }
 

@@ -135,8 +135,8 @@ impl Sink<Message> for MeteredSink {
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = &mut *self;
         this.publish();
-        // The caller bounds the close handshake itself.
-        Pin::new(&mut this.inner).poll_close(cx)
+        let poll = Pin::new(&mut this.inner).poll_close(cx);
+        this.bounded(cx, poll)
     }
 }
 
