@@ -7,7 +7,7 @@ use axum::serve::ListenerExt;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR] [--redis URL]
+  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR] [--redis URL] [--metrics PATH]
   board makefrontend [--out DIR] [--check]";
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -50,6 +50,11 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let url = flag(args, "--db").unwrap_or_else(|| "sqlite::memory:".into());
     let frontend = flag(args, "--frontend").map(PathBuf::from);
     let db = board::db::open(&url).await?;
+    let mut builder = board::app_builder(db.clone());
+    // Prometheus metrics on the public router, e.g. `--metrics /metrics`.
+    if let Some(path) = flag(args, "--metrics") {
+        builder = builder.metrics_path(path);
+    }
     let app = match flag(args, "--redis") {
         // Several processes share Redis (and a database): a write on one
         // reaches the clients of all. See docs/DEPLOY.md.
@@ -57,9 +62,9 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
             let config = rxd::broker::RedisConfig::new(&redis)?;
             tracing::info!(namespace = %config.namespace, "using the redis broker");
             let broker = rxd::broker::RedisBroker::connect(config).await?;
-            board::app_builder(db.clone()).broker(broker).build()
+            builder.broker(broker).try_build()?
         }
-        None => board::app(db.clone()),
+        None => builder.try_build()?,
     };
     let router = board::router(&app, db, frontend.as_deref());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
