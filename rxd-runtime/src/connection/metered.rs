@@ -1,6 +1,7 @@
 //! The socket's two halves, counted for the metrics, and the write side
-//! bounded in time: a peer that accepts no bytes for `heartbeat_timeout`
-//! while the server has something to send is too slow (close 4008).
+//! bounded in time: a write (one frame, or one flush of what was queued)
+//! that does not complete within `heartbeat_timeout` means the peer is too
+//! slow (close 4008).
 //!
 //! Without that bound a client that stops reading would park its
 //! connection in a write forever: the hub drops it from the anchor once
@@ -22,7 +23,7 @@ use crate::metrics::Metrics;
 /// The error a stalled write fails with; `feed` and `flush` turn it into
 /// close 4008.
 #[derive(Debug, thiserror::Error)]
-#[error("the client accepted no bytes in time")]
+#[error("the client did not take a write in time")]
 pub(super) struct Stalled;
 
 /// Whether a write failed because the client stopped reading.
@@ -31,8 +32,8 @@ pub(super) fn is_stall(error: &axum::Error) -> bool {
 }
 
 /// The write half: counts frames and bytes (added to the app's metrics once
-/// per flush, not per frame) and fails a write that makes no progress for
-/// `stall`.
+/// per flush, not per frame) and fails a write that does not complete
+/// within `stall`.
 pub(crate) struct MeteredSink {
     inner: SplitSink<WebSocket, Message>,
     metrics: Arc<Metrics>,
