@@ -95,6 +95,8 @@ pub(crate) struct AppInner {
     pub(crate) data: Data,
     pub(crate) limits: Limits,
     endpoints: Vec<Arc<dyn Endpoint>>,
+    /// Where [`App::router`] serves the metrics, if anywhere.
+    metrics_path: Option<String>,
     /// Becomes true once, when the app shuts down.
     pub(crate) shutting_down: tokio::sync::watch::Sender<bool>,
     /// Open connections; `shutdown` waits for them.
@@ -112,6 +114,7 @@ pub struct AppBuilder<P = NoAuth> {
     data: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     limits: Limits,
     broker: Option<Arc<dyn Broker>>,
+    metrics_path: Option<String>,
     principal: PhantomData<fn() -> P>,
 }
 
@@ -121,6 +124,9 @@ pub enum BuildError {
     /// Two channels share a route.
     #[error("two channels use the route {0}")]
     DuplicateRoute(String),
+    /// The metrics path does not start with `/`.
+    #[error("the metrics path {0:?} must start with /")]
+    MetricsPath(String),
     /// Two Rust types claim one instance type name.
     #[error(transparent)]
     LayerName(#[from] LayerNameCollision),
@@ -157,6 +163,7 @@ impl App {
             data: HashMap::new(),
             limits: Limits::default(),
             broker: None,
+            metrics_path: None,
             principal: PhantomData,
         }
     }
@@ -184,6 +191,20 @@ impl App {
         let _ = tokio::time::timeout(deadline, closed).await;
     }
 
+    /// The app's Prometheus metrics in the text exposition format (content
+    /// type [`crate::metrics::CONTENT_TYPE`]). Serve it wherever suits you,
+    /// or let [`App::router`] serve it at [`AppBuilder::metrics_path`]. The
+    /// names are listed in `docs/DEPLOY.md`.
+    pub fn metrics(&self) -> String {
+        let hub = &self.inner.hub;
+        hub.inner.metrics.render(&crate::metrics::Gauges {
+            connections_open: self.open_connections() as u64,
+            anchors_hot: hub.hot_anchors() as u64,
+            broker_reconnects: hub.inner.broker.reconnects(),
+            broker_resyncs: hub.resyncs(),
+        })
+    }
+
     /// How many WebSocket connections are open.
     pub fn open_connections(&self) -> usize {
         *self.inner.connections.borrow()
@@ -198,10 +219,23 @@ impl App {
             .collect()
     }
 
-    /// An axum router serving every channel's WebSocket route. Merge it into
+    /// An axum router serving every channel's WebSocket route, and the
+    /// metrics at [`AppBuilder::metrics_path`] if one was set. Merge it into
     /// your own router; your tower layers apply as usual.
     pub fn router(&self) -> Router {
         let mut router = Router::new();
+        if let Some(path) = &self.inner.metrics_path {
+            let app = self.clone();
+            router = router.route(
+                path,
+                get(move || async move {
+                    (
+                        [(http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+                        app.metrics(),
+                    )
+                }),
+            );
+        }
         for endpoint in &self.inner.endpoints {
             let app = self.inner.clone();
             let endpoint = endpoint.clone();
@@ -264,6 +298,19 @@ impl<P> AppBuilder<P> {
         self.broker = Some(Arc::new(broker));
         self
     }
+
+    /// Serves the Prometheus metrics ([`App::metrics`]) at `path` (for
+    /// example `"/metrics"`) on [`App::router`]. Off by default: the
+    /// router is usually public, and the numbers are for operators. To
+    /// serve them on an internal port instead, leave this unset and route
+    /// [`App::metrics`] yourself.
+    ///
+    /// The path must start with `/` and not collide with a channel route
+    /// (axum panics on overlapping routes when the router is built).
+    pub fn metrics_path(mut self, path: impl Into<String>) -> Self {
+        self.metrics_path = Some(path.into());
+        self
+    }
 }
 
 impl AppBuilder<NoAuth> {
@@ -276,6 +323,7 @@ impl AppBuilder<NoAuth> {
             data: self.data,
             limits: self.limits,
             broker: self.broker,
+            metrics_path: self.metrics_path,
             principal: PhantomData,
         }
     }
@@ -299,6 +347,14 @@ impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
             }
             layers.add((descriptor.state)())?;
         }
+        if let Some(path) = &self.metrics_path {
+            if !path.starts_with('/') {
+                return Err(BuildError::MetricsPath(path.clone()));
+            }
+            if routes.contains(path.as_str()) {
+                return Err(BuildError::DuplicateRoute(path.clone()));
+            }
+        }
         layers.check_parents()?;
         layers.check_no_hidden_layers()?;
         let limits = self.limits;
@@ -313,6 +369,7 @@ impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
                 data: Data::from_map(self.data),
                 limits,
                 endpoints: self.endpoints,
+                metrics_path: self.metrics_path,
                 shutting_down: tokio::sync::watch::Sender::new(false),
                 connections: tokio::sync::watch::Sender::new(0),
             }),

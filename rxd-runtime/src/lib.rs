@@ -20,6 +20,7 @@ pub mod codegen;
 pub mod connection;
 pub mod hub;
 pub mod limits;
+pub mod metrics;
 pub mod state;
 
 pub use app::{App, AppBuilder, Limits};

@@ -116,6 +116,23 @@ async fn clients_converge_after_redis_restarts_without_its_data() {
         );
     }
 
+    // Each process's metrics saw the outage: its reader lost Redis, the
+    // events it missed made it resync, and the failed writes are counted.
+    let mut failed_commits = 0.0;
+    for server in [&a, &b] {
+        let metrics = rxd_tests::scrape(server.addr, "/metrics").await;
+        assert!(
+            metrics.get("rxd_broker_reconnects_total") >= 1.0,
+            "{metrics:?}"
+        );
+        assert!(
+            metrics.get("rxd_broker_resyncs_total") >= 1.0,
+            "{metrics:?}"
+        );
+        failed_commits += metrics.get("rxd_batches_failed_total");
+    }
+    assert!(failed_commits >= 1.0, "failed commits are counted");
+
     // The deployment is healthy again: a write on either process reaches
     // every client as a delta.
     for (server, title) in [(&a, "healthy on A"), (&b, "healthy on B")] {

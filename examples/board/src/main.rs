@@ -7,7 +7,7 @@ use axum::serve::ListenerExt;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR] [--redis URL] [--max-connections-per-principal N]
+  board serve [--addr 127.0.0.1:3000] [--db sqlite::memory:] [--frontend DIR] [--redis URL] [--max-connections-per-principal N] [--metrics PATH]
   board makefrontend [--out DIR] [--check]";
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -54,6 +54,11 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     if let Some(max) = flag(args, "--max-connections-per-principal") {
         limits.max_connections_per_principal = Some(max.parse()?);
     }
+    let mut builder = board::app_builder(db.clone()).limits(limits);
+    // Prometheus metrics on the public router, e.g. `--metrics /metrics`.
+    if let Some(path) = flag(args, "--metrics") {
+        builder = builder.metrics_path(path);
+    }
     let app = match flag(args, "--redis") {
         // Several processes share Redis (and a database): a write on one
         // reaches the clients of all. See docs/DEPLOY.md.
@@ -61,12 +66,9 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
             let config = rxd::broker::RedisConfig::new(&redis)?;
             tracing::info!(namespace = %config.namespace, "using the redis broker");
             let broker = rxd::broker::RedisBroker::connect(config).await?;
-            board::app_builder(db.clone())
-                .limits(limits)
-                .broker(broker)
-                .build()
+            builder.broker(broker).try_build()?
         }
-        None => board::app_builder(db.clone()).limits(limits).build(),
+        None => builder.try_build()?,
     };
     let router = board::router(&app, db, frontend.as_deref());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

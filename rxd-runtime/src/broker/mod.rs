@@ -181,6 +181,12 @@ pub trait Broker: Send + Sync + 'static {
     fn admission(&self) -> Option<Arc<dyn crate::limits::Admission>> {
         None
     }
+
+    /// How many times this broker lost its server and reconnected, for the
+    /// metrics. A broker with no server to lose keeps the default, 0.
+    fn reconnects(&self) -> u64 {
+        0
+    }
 }
 
 /// The broker could not order or deliver an event.

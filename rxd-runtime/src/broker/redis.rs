@@ -210,6 +210,8 @@ struct Shared {
     /// A publish failed after its database change committed: every
     /// process must resync once Redis answers.
     owe_resync: AtomicBool,
+    /// Times the reader lost Redis, for the metrics.
+    reconnects: std::sync::atomic::AtomicU64,
 }
 
 struct Delivery {
@@ -374,6 +376,7 @@ impl RedisBroker {
                 backoff: config.reconnect_min,
             }),
             owe_resync: AtomicBool::new(false),
+            reconnects: std::sync::atomic::AtomicU64::new(0),
             client,
             config,
         });
@@ -439,6 +442,10 @@ impl Broker for RedisBroker {
 
     fn admission(&self) -> Option<Arc<dyn crate::limits::Admission>> {
         Some(self.admission.clone())
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.shared.reconnects.load(Ordering::Relaxed)
     }
 
     fn attach(&self, sink: Arc<dyn EventSink>) {
@@ -853,6 +860,7 @@ async fn read_forever(shared: Arc<Shared>) {
         } else {
             tracing::warn!(%error, "redis broker: reader lost redis; reconnecting");
             failing = true;
+            shared.reconnects.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(shared.config.reconnect_max);

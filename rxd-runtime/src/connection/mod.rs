@@ -6,6 +6,7 @@ mod close;
 mod consumers;
 pub(crate) mod frames;
 mod gate;
+mod metered;
 
 pub use close::Close;
 
@@ -13,10 +14,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use self::consumers::Consumers;
 use crate::app::AppInner;
@@ -26,13 +27,14 @@ use crate::channel::{
     RouteParams, RuntimeCell,
 };
 use crate::hub::{Inbox, Notice, Subscription};
+use crate::metrics::{Metrics, Outcome};
 use crate::state::{ContextState, InstanceId};
 
-type Sink = SplitSink<WebSocket, Message>;
+type Sink = metered::MeteredSink;
 
 /// How long the server tries to deliver a close frame.
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-type Stream = SplitStream<WebSocket>;
+type Stream = metered::MeteredStream;
 
 /// Why the server ends a connection: a close code and a human reason.
 #[derive(Debug)]
@@ -94,7 +96,11 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
         let has_runtime = self.descriptor.runtime.is_some();
         Box::pin(async move {
             let _open = OpenConnection::new(&app);
-            let (mut sink, mut stream) = socket.split();
+            let metrics = app.hub.inner.metrics.clone();
+            let (sink, stream) = socket.split();
+            let mut sink =
+                metered::MeteredSink::new(sink, metrics.clone(), app.limits.heartbeat_timeout);
+            let mut stream = metered::MeteredStream::new(stream, metrics.clone());
             let shutting_down = *app.shutting_down.borrow();
             let outcome = if shutting_down {
                 Err(Ending::new(Close::GoingAway, "server shutting down"))
@@ -109,6 +115,7 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
                 )
                 .await
             };
+            metrics.closed(outcome.as_ref().err().map(|e| e.close.code()));
             if let Err(ending) = outcome {
                 tracing::debug!(channel = name, code = ending.close.code(), reason = %ending.reason, "closing");
                 let frame = CloseFrame {
@@ -121,7 +128,8 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, close).await;
             }
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
-        })
+        }
+        .instrument(tracing::info_span!("rxd.connection", channel = name)))
     }
 }
 
@@ -131,6 +139,7 @@ struct OpenConnection<'a>(&'a AppInner);
 impl<'a> OpenConnection<'a> {
     fn new(app: &'a AppInner) -> Self {
         app.connections.send_modify(|open| *open += 1);
+        app.hub.inner.metrics.connections_opened.inc();
         OpenConnection(app)
     }
 }
@@ -197,13 +206,18 @@ async fn admit<C: Channel>(
 
     let layer = <C::State as ContextState>::layer();
     let anchor = InstanceId::new(layer.type_name.clone(), connected.anchor);
+    tracing::Span::current().record("anchor", tracing::field::display(&anchor));
     let channel = Arc::new(connected.channel);
     let load = Load::new(app.data.clone());
     let subscription = app
         .hub
-        .subscribe(layer, anchor, resume_from, || async {
-            let state = channel.rxd_load(&load).await?;
-            serde_json::to_value(&state).map_err(LoadError::from)
+        .subscribe(layer, anchor, resume_from, || {
+            async {
+                app.hub.inner.metrics.anchor_loads.inc();
+                let state = channel.rxd_load(&load).await?;
+                serde_json::to_value(&state).map_err(LoadError::from)
+            }
+            .instrument(tracing::info_span!("rxd.load"))
         })
         .await
         .map_err(|error| match error {
@@ -242,6 +256,10 @@ async fn run<C: Channel>(
         &inbox,
         resume_from,
     )
+    .instrument(tracing::info_span!(
+        "rxd.admit",
+        anchor = tracing::field::Empty
+    ))
     .await?;
 
     for frame in subscription.snapshot.iter() {
@@ -337,7 +355,7 @@ async fn run<C: Channel>(
                 }
                 sink.send(Message::Ping(bytes::Bytes::new()))
                     .await
-                    .map_err(|_| Ending::new(Close::GoingAway, "write failed"))?;
+                    .map_err(write_failed)?;
             }
             message = stream.next() => {
                 last_heard = tokio::time::Instant::now();
@@ -352,21 +370,22 @@ async fn run<C: Channel>(
                 };
                 let reply = match incoming(&text)? {
                     Incoming::Answer(frame) => frame,
-                    Incoming::Call { id, .. } if drain_deadline.is_some() => frames::reply(
+                    Incoming::Call { id, .. } if drain_deadline.is_some() => refused(
+                        &app.hub.inner.metrics,
                         id,
-                        &Err(ActionError::new("shutting_down", "the server is shutting down")),
+                        ActionError::new("shutting_down", "the server is shutting down"),
                     ),
                     Incoming::Call { id, .. } if calls.len() >= limits.max_calls_in_flight => {
-                        frames::reply(id, &Err(ActionError::new(
+                        refused(&app.hub.inner.metrics, id, ActionError::new(
                             "too_many_calls",
                             format!("at most {} calls may run at once", limits.max_calls_in_flight),
-                        )))
+                        ))
                     }
                     Incoming::Call { id, action, args } => {
                         match channel.clone().rxd_call(ctx.clone(), &action, args) {
-                            Err(error) => frames::reply(id, &Err(error)),
+                            Err(error) => refused(&app.hub.inner.metrics, id, error),
                             Ok(call) => {
-                                calls.spawn(run_call(id, action, call));
+                                calls.spawn(run_call(id, action, call, app.hub.inner.metrics.clone()));
                                 continue;
                             }
                         }
@@ -386,25 +405,41 @@ fn runtime_changed(runtime: &RuntimeCell) -> bool {
     runtime.changed.notified().now_or_never().is_some()
 }
 
+/// Answers a call that never runs, and counts it.
+fn refused(metrics: &Metrics, id: u64, error: ActionError) -> frames::Frame {
+    metrics.action(Outcome::Rejected, None);
+    frames::reply(id, &Err(error))
+}
+
 /// Runs one action; a panic is answered as an internal error and logged,
 /// and the connection goes on.
 async fn run_call(
     id: u64,
     action: String,
     call: BoxFuture<'static, Result<Value, ActionError>>,
+    metrics: Arc<Metrics>,
 ) -> (u64, Result<Value, ActionError>) {
+    let span = tracing::info_span!("rxd.action", action, id, outcome = tracing::field::Empty);
+    let started = std::time::Instant::now();
     let result = std::panic::AssertUnwindSafe(call)
         .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!(action, panic = message, "action panicked");
-            Err(ActionError::internal())
-        });
+        .instrument(span.clone())
+        .await;
+    let outcome = match &result {
+        Ok(result) => Outcome::of(result),
+        Err(_) => Outcome::Panic,
+    };
+    metrics.action(outcome, Some(started.elapsed()));
+    span.record("outcome", tracing::field::debug(outcome));
+    let result = result.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(parent: &span, action, panic = message, "action panicked");
+        Err(ActionError::internal())
+    });
     (id, result)
 }
 
@@ -431,15 +466,21 @@ async fn going_away(sink: &mut Sink, subscription: &mut Subscription) -> Ending 
 }
 
 async fn feed(sink: &mut Sink, frame: frames::Frame) -> Result<(), Ending> {
-    sink.feed(Message::Text(frame))
-        .await
-        .map_err(|_| Ending::new(Close::GoingAway, "write failed"))
+    sink.feed(Message::Text(frame)).await.map_err(write_failed)
 }
 
 async fn flush(sink: &mut Sink) -> Result<(), Ending> {
-    sink.flush()
-        .await
-        .map_err(|_| Ending::new(Close::GoingAway, "write failed"))
+    sink.flush().await.map_err(write_failed)
+}
+
+/// A client that stopped reading is too slow; any other write error means
+/// it is gone.
+fn write_failed(error: axum::Error) -> Ending {
+    if metered::is_stall(&error) {
+        Ending::new(Close::TooSlow, "the client stopped reading")
+    } else {
+        Ending::new(Close::GoingAway, "write failed")
+    }
 }
 
 /// A read error: an oversized message gets its close code; anything else

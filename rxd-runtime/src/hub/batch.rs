@@ -1,5 +1,7 @@
 use std::collections::HashMap;
 
+use tracing::Instrument;
+
 use super::Hub;
 use crate::broker::{BrokerError, ChangeSet};
 use crate::state::{flatten, ContextState, FlatInstance, InstanceId, Key, StateError};
@@ -87,10 +89,35 @@ impl Batch {
         if self.is_empty() {
             return Ok(None);
         }
+        let metrics = &self.hub.inner.metrics;
+        let instances = (self.saved.len() + self.deleted.len()) as u64;
+        let span = tracing::info_span!(
+            "rxd.batch",
+            saved = self.saved.len(),
+            deleted = self.deleted.len(),
+            version = tracing::field::Empty,
+        );
         let changes = ChangeSet {
             saved: self.saved,
             deleted: self.deleted,
         };
-        Ok(Some(self.hub.inner.broker.publish(changes).await?))
+        let started = std::time::Instant::now();
+        let published = self
+            .hub
+            .inner
+            .broker
+            .publish(changes)
+            .instrument(span.clone())
+            .await;
+        match &published {
+            Ok(version) => {
+                metrics.batches_committed.inc();
+                metrics.batch_instances.add(instances);
+                metrics.commit_seconds.observe(started.elapsed());
+                span.record("version", version);
+            }
+            Err(_) => metrics.batches_failed.inc(),
+        }
+        Ok(Some(published?))
     }
 }

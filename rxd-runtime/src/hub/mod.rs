@@ -54,6 +54,8 @@ pub(crate) struct HubInner {
     mailboxes: control::Mailboxes,
     /// Connection limits and revoked tokens.
     pub(crate) gate: crate::limits::Gate,
+    /// The app's metrics; the hub outlives every connection that counts.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Default)]
@@ -167,6 +169,7 @@ impl Hub {
                 state: Mutex::new(HubState::default()),
                 mailboxes: control::Mailboxes::default(),
                 gate: crate::limits::Gate::new(admission),
+                metrics: Arc::default(),
             }),
         };
         hub.inner
@@ -183,6 +186,12 @@ impl Hub {
     /// How many anchors are hot in this process.
     pub fn hot_anchors(&self) -> usize {
         self.inner.state.lock().anchors.len()
+    }
+
+    /// How many times the broker lost events and made this hub drop its
+    /// hot anchors.
+    pub(crate) fn resyncs(&self) -> u64 {
+        self.inner.state.lock().resyncs
     }
 
     /// Drops every hot anchor, because the broker lost events that may have
@@ -207,6 +216,7 @@ impl Hub {
         let mut guard = self.inner.state.lock();
         let state = &mut *guard;
         state.applied = event.version;
+        self.inner.metrics.events_applied.inc();
         for buffer in state.loads.values_mut() {
             buffer.push(event.clone());
         }

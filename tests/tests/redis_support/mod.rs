@@ -134,6 +134,7 @@ impl Server {
         let mut child = Command::new(board_bin())
             .args(["serve", "--addr", "127.0.0.1:0", "--db", db_url])
             .args(["--redis", redis_url])
+            .args(["--metrics", "/metrics"])
             .args(args)
             .env("RUST_LOG", log)
             .env("NO_COLOR", "1")
