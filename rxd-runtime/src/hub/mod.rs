@@ -11,6 +11,7 @@
 mod anchor;
 mod batch;
 mod layers;
+mod lookup;
 
 pub use batch::{Batch, CommitError};
 pub use layers::LayerNameCollision;
