@@ -18,4 +18,7 @@ export type {
   TypeModel,
   WebSocketConstructor,
   WebSocketLike,
+  WritableList,
+  WriteModel,
 } from "./types";
+export type { WriteRequest } from "./protocol";
