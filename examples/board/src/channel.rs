@@ -41,8 +41,8 @@ pub struct BoardChannel {
     can_write: bool,
 }
 
-/// The browser renames, moves (a save of `column_id`), adds and deletes
-/// cards directly; the hooks below let only members with write access.
+/// One board, live. The browser renames, moves (a save of `column_id`),
+/// adds and deletes its cards directly; read-only members are refused.
 #[rxd::channel(
     state = Board,
     route = "/ws/boards/{board_id}",

@@ -27,8 +27,11 @@ pub(super) fn render(
 ) -> Result<String, CodegenError> {
     let mut printer = Printer::default();
     let mut classes = Vec::new();
+    let mut uses_list = false;
     for channel in channels {
-        classes.push(class(channel, &mut printer)?);
+        let (text, list) = class(channel, &mut printer, model)?;
+        uses_list |= list;
+        classes.push(text);
     }
     for name in &printer.refs {
         if CLIENT_NAMES.contains(&&**name) {
@@ -41,7 +44,11 @@ pub(super) fn render(
     }
     let mut out = String::from(HEADER);
     if !channels.is_empty() {
-        out.push_str("\nimport { ContextChannel, type ChannelModel, type ChannelOptions } from \"rxd-client\";\n");
+        let list = if uses_list { ", type WritableList" } else { "" };
+        let _ = writeln!(
+            out,
+            "\nimport {{ ContextChannel, type ChannelModel, type ChannelOptions{list} }} from \"rxd-client\";"
+        );
     }
     if !printer.refs.is_empty() {
         let names: Vec<&str> = printer.refs.iter().map(|n| &**n).collect();
@@ -188,7 +195,11 @@ fn template_text(text: &str) -> String {
 }
 
 /// The `export class ...` block of one channel.
-fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, CodegenError> {
+fn class(
+    channel: &ChannelDescriptor,
+    printer: &mut Printer,
+    model: &Model,
+) -> Result<(String, bool), CodegenError> {
     let route_error = |message: String| CodegenError::Route {
         channel: channel.name.to_owned(),
         route: channel.route.to_owned(),
@@ -240,7 +251,11 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
     path.push('`');
 
     let anchor = (channel.state)();
-    let mut out = String::new();
+    let writes = super::writes::render(channel, &reachable(anchor), printer, model)?;
+    let mut out = writes.decls.trim_start().to_owned();
+    if !out.is_empty() {
+        out.push('\n');
+    }
     write_doc(&mut out, channel.doc.as_deref(), 0);
     printer.refs.insert(anchor.type_name.clone());
     let runtime = channel
@@ -251,7 +266,7 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
     let _ = writeln!(
         out,
         "export class {} extends ContextChannel<{}{runtime}> {{",
-        channel.name, anchor.type_name
+        channel.name, writes.state
     );
     let _ = writeln!(
         out,
@@ -297,6 +312,7 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
         );
     }
     let _ = writeln!(out, "{}}},", indent(2));
+    out.push_str(&writes.model);
     let _ = writeln!(out, "{}}};", indent(1));
     out.push('\n');
     let mut args: Vec<String> = channel
@@ -317,7 +333,7 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
     let _ = writeln!(out, "{}}}", indent(1));
     write_actions(&mut out, channel, printer)?;
     out.push_str("}\n");
-    Ok(out)
+    Ok((out, writes.uses_list))
 }
 
 /// Members of `ContextChannel` (and of every class) that an action method
