@@ -181,7 +181,11 @@ pub(super) fn render(
                     "{}/** Changes writable fields: shown at once, rolled back if the server refuses. */",
                     indent(1)
                 );
-                let _ = writeln!(decls, "{}save(patch: {own}Patch): Promise<void>;", indent(1));
+                let _ = writeln!(
+                    decls,
+                    "{}save(patch: {own}Patch): Promise<void>;",
+                    indent(1)
+                );
             }
             if write.delete {
                 let _ = writeln!(
@@ -231,10 +235,13 @@ pub(super) fn render(
 
 /// The `#[rxd(writable)]` fields of a layer with their TypeScript types.
 fn writable_fields(layer: &Layer) -> impl Iterator<Item = (&str, &crate::state::ts::TsType)> {
-    layer.fields.iter().filter_map(|f| match (&f.ty, f.writable) {
-        (FieldType::Value(ts), Some(_)) => Some((f.name.as_str(), ts)),
-        _ => None,
-    })
+    layer
+        .fields
+        .iter()
+        .filter_map(|f| match (&f.ty, f.writable) {
+            (FieldType::Value(ts), Some(_)) => Some((f.name.as_str(), ts)),
+            _ => None,
+        })
 }
 
 fn accepts_null(ty: &crate::state::ts::TsType) -> bool {
