@@ -27,7 +27,7 @@ export class ActionError<D = Readonly<Record<string, unknown>>> extends Error {
 }
 
 interface PendingCall {
-  readonly message: Extract<ClientMessage, { type: "call" }>;
+  readonly message: ClientMessage;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: ActionError) => void;
   sent: boolean;
@@ -40,9 +40,14 @@ export class CallTracker {
 
   /** Registers a call; it is sent now when `send` is given, else when the socket is ready. */
   start(action: string, args: readonly unknown[], send: ((message: ClientMessage) => void) | null): Promise<unknown> {
+    return this.startMessage((id) => ({ type: "call", id, action, args }), send);
+  }
+
+  /** Registers any message answered by a `reply` (a call or a write), built with its id. */
+  startMessage(build: (id: number) => ClientMessage, send: ((message: ClientMessage) => void) | null): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const call: PendingCall = { message: { type: "call", id, action, args }, resolve, reject, sent: false };
+      const call: PendingCall = { message: build(id), resolve, reject, sent: false };
       this.calls.set(id, call);
       if (send !== null) {
         send(call.message);

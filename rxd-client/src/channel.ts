@@ -1,7 +1,7 @@
 // A channel view: the store of one anchor's state, kept in sync over a lazily opened socket.
 import { ActionError, CallTracker } from "./actions";
 import { Connection } from "./connection";
-import type { ServerMessage } from "./protocol";
+import type { ServerMessage, WriteRequest } from "./protocol";
 import { StateStore } from "./store";
 import type {
   ChannelModel,
@@ -43,6 +43,7 @@ export class ContextChannel<S, R = null> {
     this.token = token;
     this.options = options;
     this.store = new StateStore<S>(model);
+    this.store.setWriter(this.write);
     this.connection = new Connection(
       {
         resolveUrl: () => channelUrl(path, options.baseUrl),
@@ -132,6 +133,37 @@ export class ContextChannel<S, R = null> {
     const send = this.snapshot.connected ? this.sendMessage : null;
     return this.calls.start(action, args, send) as Promise<T>;
   }
+
+  /**
+   * A browser write (`card.save(patch)`, `card.delete()`, `column.cards.create(data)`):
+   * shown at once, then confirmed by the server's delta or rolled back to the server's
+   * latest value when it is rejected (the promise then rejects with the {@link ActionError}).
+   */
+  private readonly write = (request: WriteRequest): Promise<unknown> => {
+    if (this.closedForGood || this.snapshot.error !== null) {
+      return Promise.reject(new ActionError("closed", "the channel is closed"));
+    }
+    if (this.subscriptions.size === 0) {
+      return Promise.reject(new ActionError("not_connected", "subscribe to the channel (useChannelState) before writing"));
+    }
+    const token = this.store.addWrite(request);
+    this.update({ state: this.store.state }, true);
+    const settle = (): void => {
+      this.store.dropWrite(token);
+      this.update({ state: this.store.state }, true);
+    };
+    const send = this.snapshot.connected ? this.sendMessage : null;
+    return this.calls.startMessage((id) => ({ type: "write", id, ...request }), send).then(
+      (result) => {
+        settle();
+        return result;
+      },
+      (error: unknown) => {
+        settle();
+        throw error;
+      },
+    );
+  };
 
   private readonly sendMessage = (message: Parameters<Connection["send"]>[0]): void => {
     this.connection.send(message);

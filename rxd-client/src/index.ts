@@ -20,4 +20,7 @@ export type {
   TypeModel,
   WebSocketConstructor,
   WebSocketLike,
+  WritableList,
+  WriteModel,
 } from "./types";
+export type { WriteRequest } from "./protocol";

@@ -18,9 +18,16 @@ export type ServerMessage =
   | { readonly type: "system"; readonly level: SystemLevel; readonly message: string }
   | { readonly type: "pong" };
 
+/** A browser write (docs/PROTOCOL.md, "Writes"), without its `type` and `id`. */
+export type WriteRequest =
+  | { readonly op: "save"; readonly _type: string; readonly key: Key; readonly fields: Readonly<Record<string, unknown>> }
+  | { readonly op: "create"; readonly _type: string; readonly parent: Key; readonly fields: Readonly<Record<string, unknown>> }
+  | { readonly op: "delete"; readonly _type: string; readonly key: Key };
+
 export type ClientMessage =
   | { readonly type: "auth"; readonly token: string; readonly last_version?: number }
   | { readonly type: "call"; readonly id: number; readonly action: string; readonly args: readonly unknown[] }
+  | ({ readonly type: "write"; readonly id: number } & WriteRequest)
   | { readonly type: "ping" };
 
 /** A parsed JSON object whose fields are not checked yet; every field is optional and unknown. */

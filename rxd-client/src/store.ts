@@ -6,8 +6,12 @@
 // their ancestors only. Everything else keeps its identity, so React re-renders
 // exactly the components whose data changed, and rebuild cost is proportional to
 // what changed rather than to the size of the state.
-import { isKey } from "./protocol";
+import { isKey, type WriteRequest } from "./protocol";
 import type { ChannelModel, FlatInstance, InstanceRef, Key, RelationModel, TypeModel } from "./types";
+import { WriteOverlay } from "./writes";
+
+/** Sends a browser write and resolves with the server's reply (`{key}` for a create). */
+export type Writer = (request: WriteRequest) => Promise<unknown>;
 
 /** `${_type}:${key}`: the identity of an instance within a channel view. */
 export type InstanceId = string;
@@ -35,9 +39,37 @@ export class StateStore<S> {
   private anchorId: InstanceId | null = null;
   private appliedVersion: number | null = null;
   private currentState: S | null = null;
+  /** Pending optimistic writes, laid over `instances` when nested objects are built. */
+  private readonly overlay: WriteOverlay;
+  private writer: Writer | null = null;
+  /** Per writable type, the prototype that gives its nested objects `save` and `delete`. */
+  private readonly prototypes = new Map<string, object>();
 
   constructor(model: ChannelModel) {
     this.model = model;
+    this.overlay = new WriteOverlay(model);
+  }
+
+  /** Where the `save`/`delete`/`create` methods of nested objects send their writes. */
+  setWriter(writer: Writer): void {
+    this.writer = writer;
+  }
+
+  /** Shows a write at once, before the server answers; returns the token to drop it with. */
+  addWrite(request: WriteRequest): number {
+    const { token, touched } = this.overlay.add(request);
+    this.invalidate(touched);
+    this.rebuildState();
+    return token;
+  }
+
+  /**
+   * Drops a write the server answered. On success its delta already arrived; on rejection
+   * the view returns to the server's latest value.
+   */
+  dropWrite(token: number): void {
+    this.invalidate(this.overlay.drop(token));
+    this.rebuildState();
   }
 
   /** The nested state built from the anchor, or null before the first `ready` or after the anchor was deleted. */
@@ -226,41 +258,109 @@ export class StateStore<S> {
   private build(id: InstanceId, path: Set<InstanceId>): NestedObject | null {
     const cached = this.nestedCache.get(id);
     if (cached !== undefined) return cached;
-    const instance = this.instances.get(id);
+    const server = this.instances.get(id);
+    const instance = this.overlay.size === 0 ? server : this.overlay.view(id, server);
     if (instance === undefined || path.has(id)) return null;
 
     path.add(id);
-    const relations = this.typeModel(instance._type).relations;
+    const typeModel = this.typeModel(instance._type);
+    const relations = typeModel.relations;
+    const owner = { id, key: instance[typeModel.key], type: instance._type };
     const fields: [string, unknown][] = [];
     for (const [field, value] of Object.entries(instance)) {
       if (METADATA_FIELDS.has(field)) continue;
       const relation = relations[field];
-      fields.push([field, relation === undefined ? value : this.resolveRelation(relation, value, path)]);
+      fields.push([field, relation === undefined ? value : this.resolveRelation(relation, value, path, owner, field)]);
     }
     // A relation the server left out still gets its empty value, as the interfaces declare it.
     for (const [field, relation] of Object.entries(relations)) {
-      if (!Object.hasOwn(instance, field)) fields.push([field, this.resolveRelation(relation, undefined, path)]);
+      if (!Object.hasOwn(instance, field)) fields.push([field, this.resolveRelation(relation, undefined, path, owner, field)]);
     }
     path.delete(id);
 
     // fromEntries defines own properties, so even a field named `__proto__` stays plain data.
-    const nested: NestedObject = Object.freeze(Object.fromEntries(fields));
+    const entries = Object.fromEntries(fields);
+    const prototype = this.prototypeOf(instance._type, typeModel.key);
+    const nested: NestedObject = Object.freeze(
+      prototype === null ? entries : (Object.create(prototype, Object.getOwnPropertyDescriptors(entries)) as NestedObject),
+    );
     this.nestedCache.set(id, nested);
     return nested;
   }
 
-  private resolveRelation(relation: RelationModel, value: unknown, path: Set<InstanceId>): unknown {
+  /** The prototype with `save`/`delete` for a writable type, or null. */
+  private prototypeOf(type: string, keyField: string): object | null {
+    const write = this.overlay.writeModel(type);
+    if (write === undefined || (!write.save && !write.delete)) return null;
+    let prototype = this.prototypes.get(type);
+    if (prototype === undefined) {
+      const send = (request: WriteRequest): Promise<unknown> =>
+        this.writer === null ? Promise.reject(new Error("this store has no writer")) : this.writer(request);
+      const methods: { save?: (patch: Readonly<Record<string, unknown>>) => Promise<void>; delete?: () => Promise<void> } = {};
+      if (write.save) {
+        methods.save = function save(this: Record<string, unknown>, patch: Readonly<Record<string, unknown>>): Promise<void> {
+          return send({ op: "save", _type: type, key: this[keyField] as Key, fields: patch }).then(() => undefined);
+        };
+      }
+      if (write.delete) {
+        methods.delete = function remove(this: Record<string, unknown>): Promise<void> {
+          return send({ op: "delete", _type: type, key: this[keyField] as Key }).then(() => undefined);
+        };
+      }
+      prototype = Object.freeze(methods);
+      this.prototypes.set(type, prototype);
+    }
+    return prototype;
+  }
+
+  private resolveRelation(
+    relation: RelationModel,
+    value: unknown,
+    path: Set<InstanceId>,
+    owner: { readonly id: InstanceId; readonly key: unknown; readonly type: string },
+    field: string,
+  ): unknown {
     if (relation.cardinality === "many") {
       const children: NestedObject[] = [];
-      for (const key of relationKeys(relation, value)) {
-        const child = this.build(instanceId(relation.type, key), path);
+      const pending = this.overlay.size > 0;
+      const keys = relationKeys(relation, value);
+      if (pending) {
+        for (const added of this.overlay.appended(owner.id, field)) {
+          if (!keys.includes(added.key)) keys.push(added.key);
+        }
+      }
+      for (const key of keys) {
+        const childId = instanceId(relation.type, key);
+        if (pending) {
+          const flat = this.overlay.view(childId, this.instances.get(childId));
+          if (flat !== undefined && !this.overlay.listedUnder(flat, owner.key, field)) continue;
+        }
+        const child = this.build(childId, path);
         if (child !== null) children.push(child); // a key without an instance is skipped
+      }
+      const write = this.overlay.writeModel(relation.type);
+      if (write?.create === true && write.parent?.type === owner.type && write.parent.relation === field && isKey(owner.key)) {
+        const parent = owner.key;
+        const type = relation.type;
+        Object.defineProperty(children, "create", {
+          value: (data: Readonly<Record<string, unknown>>): Promise<Key> =>
+            this.writer === null
+              ? Promise.reject(new Error("this store has no writer"))
+              : this.writer({ op: "create", _type: type, parent, fields: data }).then((reply) => createdKey(reply)),
+        });
       }
       return Object.freeze(children);
     }
     // `one` and `optional`: a missing instance reads as null rather than crashing.
     return isKey(value) ? this.build(instanceId(relation.type, value), path) : null;
   }
+}
+
+/** The key in a create's reply, `{"key": 42}`. */
+function createdKey(reply: unknown): Key {
+  const key = typeof reply === "object" && reply !== null ? (reply as { key?: unknown }).key : undefined;
+  if (!isKey(key)) throw new Error("the server's reply to a create holds no key");
+  return key;
 }
 
 function relationKeys(relation: RelationModel, value: unknown): Key[] {

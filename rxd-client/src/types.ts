@@ -32,12 +32,30 @@ export interface TypeModel {
   readonly relations: Readonly<Record<string, RelationModel>>;
 }
 
+/** What the browser may write of one type through a channel (`writable(...)` in Rust). */
+export interface WriteModel {
+  readonly save: boolean;
+  readonly create: boolean;
+  readonly delete: boolean;
+  /** Where a new or moved instance belongs: the parent's type, the field holding its key, and its relation field. */
+  readonly parent: { readonly type: string; readonly field: string; readonly relation: string } | null;
+}
+
 /** The model of one channel's state tree, emitted by `cargo xtask makefrontend`. */
 export interface ChannelModel {
   /** The `_type` of the root instance. */
   readonly anchor: string;
   readonly types: Readonly<Record<string, TypeModel>>;
+  /** The types the browser may write, by `_type`; absent when the channel declares no writes. */
+  readonly writes?: Readonly<Record<string, WriteModel>>;
 }
+
+/**
+ * A relation list whose type the browser may create (`column.cards.create({title})`): the
+ * new instance shows at once and is confirmed or rolled back by the server. Resolves with
+ * the new instance's key.
+ */
+export type WritableList<T, D> = T[] & { create(data: D): Promise<Key> };
 
 /** WebSocket close codes of docs/PROTOCOL.md, plus the ones a browser reports by itself. */
 export const CloseCode = {

@@ -80,16 +80,19 @@ pub enum RxdKey {
     /// `#[rxd(ts_input = "...")]`: the TypeScript text of what a field or
     /// type accepts on input, when it differs from `ts`.
     TsInput,
+    /// `#[rxd(writable)]`: a layer field the browser may write.
+    Writable,
 }
 
 impl RxdKey {
-    const ALL: [RxdKey; 6] = [
+    const ALL: [RxdKey; 7] = [
         RxdKey::Key,
         RxdKey::Parent,
         RxdKey::Ts,
         RxdKey::Name,
         RxdKey::Rename,
         RxdKey::TsInput,
+        RxdKey::Writable,
     ];
 
     fn spelling(self) -> &'static str {
@@ -100,6 +103,7 @@ impl RxdKey {
             RxdKey::Name => "name",
             RxdKey::Rename => "rename",
             RxdKey::TsInput => "ts_input",
+            RxdKey::Writable => "writable",
         }
     }
 }
@@ -119,6 +123,8 @@ pub struct RxdAttrs {
     pub rename: Option<LitStr>,
     /// `ts_input = "..."`.
     pub ts_input: Option<LitStr>,
+    /// `writable`, with the span of the word.
+    pub writable: Option<Span>,
 }
 
 /// `a`, `a or b`, `a, b or c`.
@@ -169,6 +175,7 @@ pub fn rxd_attrs(attrs: &[Attribute], allowed: &[RxdKey], errors: &mut Errors) -
                 RxdKey::Name => out.name.replace(meta.value()?.parse()?).is_some(),
                 RxdKey::Rename => out.rename.replace(meta.value()?.parse()?).is_some(),
                 RxdKey::TsInput => out.ts_input.replace(meta.value()?.parse()?).is_some(),
+                RxdKey::Writable => out.writable.replace(meta.path.span_of_ident()).is_some(),
             };
             if duplicate {
                 errors

@@ -23,6 +23,17 @@ struct Args {
     route: Option<LitStr>,
     anchor: Option<Ident>,
     runtime: Option<Type>,
+    /// `writable(Card(save, create, delete), ...)`.
+    writable: Vec<WritableIr>,
+}
+
+/// `Card(save, create, delete)` inside `writable(...)`: a layer and the
+/// operations the browser may perform on it, each with its token's span.
+struct WritableIr {
+    ty: syn::Path,
+    save: Option<Span>,
+    create: Option<Span>,
+    delete: Option<Span>,
 }
 
 /// A checked channel, ready to expand.
@@ -42,6 +53,10 @@ struct ChannelIr<'a> {
     connect_args: Vec<(&'a Ident, &'a Type)>,
     actions: Vec<ActionIr<'a>>,
     consumers: Vec<ConsumerIr<'a>>,
+    /// `writable(...)`, checked.
+    writable: &'a [WritableIr],
+    /// Which of `can_save`, `can_create`, `can_delete` the impl defines.
+    hooks: [bool; 3],
     doc: Option<String>,
 }
 
@@ -100,9 +115,47 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
             out.anchor = Some(meta.value()?.parse()?);
         } else if meta.path.is_ident("runtime") {
             out.runtime = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("writable") {
+            meta.parse_nested_meta(|layer| {
+                let ty = layer.path.clone();
+                if out.writable.iter().any(|w| w.ty == ty) {
+                    return Err(layer.error("this layer is declared writable twice"));
+                }
+                let mut entry = WritableIr {
+                    ty,
+                    save: None,
+                    create: None,
+                    delete: None,
+                };
+                layer.parse_nested_meta(|op| {
+                    let span = op.path.span();
+                    let slot = if op.path.is_ident("save") {
+                        &mut entry.save
+                    } else if op.path.is_ident("create") {
+                        &mut entry.create
+                    } else if op.path.is_ident("delete") {
+                        &mut entry.delete
+                    } else {
+                        return Err(op.error(
+                            "unknown write operation; expected `save`, `create` or `delete`",
+                        ));
+                    };
+                    if slot.replace(span).is_some() {
+                        return Err(op.error("this operation is declared twice"));
+                    }
+                    Ok(())
+                })?;
+                if entry.save.is_none() && entry.create.is_none() && entry.delete.is_none() {
+                    return Err(layer.error(
+                        "name the operations the browser may perform, as in `Card(save, create, delete)`",
+                    ));
+                }
+                out.writable.push(entry);
+                Ok(())
+            })?;
         } else {
             return Err(meta.error(
-                "unknown channel argument; expected `state = Type`, `route = \"/path/{param}\"`, `anchor = param` or `runtime = Type`",
+                "unknown channel argument; expected `state = Type`, `route = \"/path/{param}\"`, `anchor = param`, `runtime = Type` or `writable(Type(save, create, delete), ...)`",
             ));
         }
         Ok(())
@@ -306,6 +359,7 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
     };
     let actions = parse_actions(imp, errors);
     let consumers = parse_consumers(imp, is_action_attr, errors);
+    let hooks = ["can_save", "can_create", "can_delete"].map(|hook| find_fn(imp, hook).is_some());
     Some(ChannelIr {
         self_ty: &imp.self_ty,
         name,
@@ -321,6 +375,8 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
         connect_args,
         actions,
         consumers,
+        writable: &args.writable,
+        hooks,
         doc: docs(&imp.attrs),
     })
 }
@@ -692,6 +748,22 @@ fn generate(ir: &ChannelIr) -> TokenStream {
     });
     let call = generate_call(ir);
     let consume = generate_consume(self_ty, &ir.consumers);
+    let write = generate_write(ir);
+    let write_descriptors = ir.writable.iter().map(|w| {
+        let ty = &w.ty;
+        // Spanned at the type, so naming a type that is not a layer is an
+        // error at that token.
+        let layer = quote_spanned!(ty.span()=> <#ty as ::rxd::ContextState>::layer);
+        let (save, create, delete) = (w.save.is_some(), w.create.is_some(), w.delete.is_some());
+        quote! {
+            ::rxd::__private::WriteDescriptor {
+                layer: #layer,
+                save: #save,
+                create: #create,
+                delete: #delete,
+            }
+        }
+    });
     let (runtime_ty, runtime_ts) = match ir.runtime {
         Some(ty) => (
             quote!(#ty),
@@ -716,11 +788,13 @@ fn generate(ir: &ChannelIr) -> TokenStream {
                     state: <#state as ::rxd::ContextState>::layer,
                     actions: ::std::vec![#(#action_descriptors),*],
                     runtime: #runtime_ts,
+                    writes: ::std::vec![#(#write_descriptors),*],
                     doc: #doc,
                 }
             }
 
             #call
+            #write
 
             #consume
 
@@ -819,6 +893,104 @@ fn generate_call(ir: &ChannelIr) -> TokenStream {
                 #(#arms)*
                 other => ::core::result::Result::Err(::rxd::ActionError::unknown_action(other)),
             }
+        }
+    }
+}
+
+/// `rxd_write`: the channel's hook for the operation (deny without one),
+/// then the layer's `Persist*` impl, then the batch's commit.
+fn generate_write(ir: &ChannelIr) -> TokenStream {
+    if ir.writable.is_empty() {
+        return TokenStream::new();
+    }
+    let self_ty = ir.self_ty;
+    let ctx = Ident::new("ctx", Span::mixed_site());
+    let write = Ident::new("write", Span::mixed_site());
+    let batch = Ident::new("batch", Span::mixed_site());
+    let forbidden = quote!(::rxd::channel::write::forbidden());
+    let hook = |index: usize, name: &str| {
+        if ir.hooks[index] {
+            let method = Ident::new(name, Span::call_site());
+            quote!(<#self_ty>::#method(&*self, &#ctx, &#write).await)
+        } else {
+            quote!(false)
+        }
+    };
+    let (can_save, can_create, can_delete) = (
+        hook(0, "can_save"),
+        hook(1, "can_create"),
+        hook(2, "can_delete"),
+    );
+    let missing_key =
+        quote!(::core::option::Option::ok_or_else(#write.key, ::rxd::ActionError::internal)?);
+    let missing_parent =
+        quote!(::core::option::Option::ok_or_else(#write.parent, ::rxd::ActionError::internal)?);
+    let arms = ir.writable.iter().map(|w| {
+        let ty = &w.ty;
+        // Each call is spanned at its operation's token: an operation
+        // declared without its `Persist*` impl is an error there.
+        let save = match w.save {
+            Some(span) => quote_spanned! {span=>
+                ::rxd::WriteOp::Save => {
+                    <#ty as ::rxd::PersistSave<#self_ty>>::save(&*self, &#ctx, #missing_key, #write.patch, &mut #batch).await?;
+                    ::core::option::Option::None
+                }
+            },
+            None => TokenStream::new(),
+        };
+        let create = match w.create {
+            Some(span) => quote_spanned! {span=>
+                ::rxd::WriteOp::Create => ::core::option::Option::Some(
+                    <#ty as ::rxd::PersistCreate<#self_ty>>::create(&*self, &#ctx, #missing_parent, #write.patch, &mut #batch).await?
+                ),
+            },
+            None => TokenStream::new(),
+        };
+        let delete = match w.delete {
+            Some(span) => quote_spanned! {span=>
+                ::rxd::WriteOp::Delete => {
+                    <#ty as ::rxd::PersistDelete<#self_ty>>::delete(&*self, &#ctx, #missing_key, &mut #batch).await?;
+                    ::core::option::Option::None
+                }
+            },
+            None => TokenStream::new(),
+        };
+        quote! {
+            if #write.is::<#ty>() {
+                match #write.op {
+                    #save
+                    #create
+                    #delete
+                    #[allow(unreachable_patterns)]
+                    _ => return ::core::result::Result::Err(#forbidden),
+                }
+            } else
+        }
+    });
+    quote! {
+        fn rxd_write(
+            self: ::std::sync::Arc<Self>,
+            #ctx: ::rxd::Ctx,
+            #write: ::rxd::Write,
+        ) -> ::rxd::__private::BoxFuture<
+            'static,
+            ::core::result::Result<::rxd::__private::serde_json::Value, ::rxd::ActionError>,
+        > {
+            ::std::boxed::Box::pin(async move {
+                let allowed: bool = match #write.op {
+                    ::rxd::WriteOp::Save => #can_save,
+                    ::rxd::WriteOp::Create => #can_create,
+                    ::rxd::WriteOp::Delete => #can_delete,
+                };
+                if !allowed {
+                    return ::core::result::Result::Err(#forbidden);
+                }
+                let mut #batch = ::rxd::Ctx::hub(&#ctx).batch();
+                let key: ::core::option::Option<::rxd::Key> = #(#arms)* {
+                    return ::core::result::Result::Err(#forbidden);
+                };
+                ::rxd::__private::finish_write(#batch, key).await
+            })
         }
     }
 }

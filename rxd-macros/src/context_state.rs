@@ -48,6 +48,8 @@ struct FieldIr<'a> {
     key: Option<Span>,
     /// `#[rxd(parent = Type::field)]`.
     parent: Option<ParentIr>,
+    /// `#[rxd(writable)]`: the browser may write this field.
+    writable: Option<Span>,
 }
 
 /// `#[rxd(parent = Board::columns)]`: the parent type and its field.
@@ -158,7 +160,13 @@ fn parse_field<'a>(
     let ident = field.ident.as_ref()?;
     let rxd = attr::rxd_attrs(
         &field.attrs,
-        &[RxdKey::Key, RxdKey::Parent, RxdKey::Ts, RxdKey::TsInput],
+        &[
+            RxdKey::Key,
+            RxdKey::Parent,
+            RxdKey::Ts,
+            RxdKey::TsInput,
+            RxdKey::Writable,
+        ],
         errors,
     );
     let serde = SerdeField::parse(&field.attrs);
@@ -200,6 +208,7 @@ fn parse_field<'a>(
         ts: rxd.ts,
         key: rxd.key,
         parent,
+        writable: rxd.writable,
     })
 }
 
@@ -255,6 +264,20 @@ fn check(input: &DeriveInput, layer: &LayerIr, errors: &mut Errors) -> Option<St
             if let Some(span) = key.skip {
                 errors.at(span, "the key field of a layer cannot be skipped by serde");
             }
+            if let Some(span) = key.writable {
+                errors.at(
+                    span,
+                    "the key field is never writable: it names the instance a write targets",
+                );
+            }
+        }
+    }
+    for field in &layer.fields {
+        if let (Some(span), Some(_)) = (field.writable, field.skip) {
+            errors.at(
+                span,
+                "a field that serde skips cannot be writable: the browser never sees it",
+            );
         }
     }
     let key = key.map(|f| f.name.clone());
@@ -396,12 +419,30 @@ fn expand(layer: &LayerIr) -> TokenStream {
         let ty = field_type(f);
         let optional = f.optional;
         let doc = opt_string(&f.doc);
+        // A writable field carries a check that a client's value
+        // deserializes as the field's type, so a bad value is named before
+        // the app's code runs.
+        let writable = match f.writable {
+            Some(span) => {
+                let field_ty = f.ty;
+                let check = quote_spanned! {span=>
+                    |value: ::rxd::__private::serde_json::Value| {
+                        ::rxd::__private::serde_json::from_value::<#field_ty>(value)
+                            .map(|_| ())
+                            .map_err(|error| ::std::string::ToString::to_string(&error))
+                    }
+                };
+                quote!(::core::option::Option::Some(::rxd::__private::WritableField { check: #check }))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         quote! {
             ::rxd::__private::LayerField {
                 name: ::std::borrow::ToOwned::to_owned(#name),
                 ty: #ty,
                 optional: #optional,
                 doc: #doc,
+                writable: #writable,
             }
         }
     });

@@ -152,6 +152,11 @@ pub enum BuildError {
         /// The named field.
         relation: String,
     },
+    /// A channel's `writable(...)` or a `#[rxd(writable)]` field does not
+    /// fit the state (a layer outside it, a create without a parent link,
+    /// a writable relation).
+    #[error("{0}")]
+    BadWrite(String),
 }
 
 impl App {
@@ -346,6 +351,10 @@ impl<P: Clone + Send + Sync + 'static> AppBuilder<P> {
                 return Err(BuildError::DuplicateRoute(descriptor.route.to_owned()));
             }
             layers.add((descriptor.state)())?;
+            crate::channel::write::check_declarations(descriptor).map_err(BuildError::BadWrite)?;
+        }
+        for layer in layers.all() {
+            crate::channel::write::check_writable_fields(layer).map_err(BuildError::BadWrite)?;
         }
         if let Some(path) = &self.metrics_path {
             if !path.starts_with('/') {

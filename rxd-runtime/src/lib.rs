@@ -25,7 +25,10 @@ pub mod state;
 
 pub use app::{App, AppBuilder, Limits};
 pub use auth::{AuthError, Authenticator};
-pub use channel::{ActionError, Channel, Connect, Ctx, Load, LoadError, Reject};
+pub use channel::{
+    ActionError, Channel, Connect, Ctx, Load, LoadError, Patch, PersistCreate, PersistDelete,
+    PersistSave, Reject, Write, WriteOp,
+};
 pub use hub::{Batch, CommitError, Hub};
 pub use state::ts::{TsType, TypeScript};
 pub use state::{ContextState, InstanceId, Key};
@@ -43,12 +46,15 @@ pub use rxd_macros::TypeScript;
 pub mod __private {
     use std::marker::PhantomData;
 
+    pub use crate::channel::write::finish_write;
     pub use crate::channel::{
         action_result, consumer_event, ActionArgs, ActionDescriptor, ActionParam, BoxFuture,
-        ChannelDescriptor, Connected, ConsumerOutcome, RouteParam,
+        ChannelDescriptor, Connected, ConsumerOutcome, RouteParam, WriteDescriptor,
     };
     pub use crate::state::ts::{NamedType, TsDecl, TsField};
-    pub use crate::state::{Cardinality, FieldType, Layer, LayerField, ParentLink, Relation};
+    pub use crate::state::{
+        Cardinality, FieldType, Layer, LayerField, ParentLink, Relation, WritableField,
+    };
     pub use serde_json;
     pub use std::sync::OnceLock;
 

@@ -136,17 +136,16 @@ pub struct CardPatch {
     pub column_id: Option<i64>,
 }
 
-/// Commits the transaction, then the batch with the card as it now is.
+/// Commits the transaction and puts the card as it now is into `batch`,
+/// which the caller commits next.
 async fn publish(
-    hub: &rxd::Hub,
+    batch: &mut rxd::Batch,
     mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
     id: i64,
 ) -> Result<Card, WriteError> {
     let card = db::card(&mut tx, id).await?.ok_or(WriteError::NotFound)?;
-    let mut batch = hub.batch();
     batch.save(&card)?;
     tx.commit().await?;
-    batch.commit().await?;
     Ok(card)
 }
 
@@ -154,6 +153,20 @@ async fn publish(
 pub async fn create(
     db: &Db,
     hub: &rxd::Hub,
+    writer: &Writer,
+    new: NewCard,
+) -> Result<Card, WriteError> {
+    let mut batch = hub.batch();
+    let card = create_in(db, &mut batch, writer, new).await?;
+    batch.commit().await?;
+    Ok(card)
+}
+
+/// Creates a card and commits its transaction; the change is in `batch`,
+/// for the caller to commit (a browser's write: rxd commits it).
+pub async fn create_in(
+    db: &Db,
+    batch: &mut rxd::Batch,
     writer: &Writer,
     new: NewCard,
 ) -> Result<Card, WriteError> {
@@ -176,7 +189,7 @@ pub async fn create(
         }
         other => other.into(),
     })?;
-    publish(hub, tx, id).await
+    publish(batch, tx, id).await
 }
 
 /// Renames and/or moves a card; a moved card goes to the end of its new
@@ -184,6 +197,20 @@ pub async fn create(
 pub async fn update(
     db: &Db,
     hub: &rxd::Hub,
+    writer: &Writer,
+    id: i64,
+    change: CardPatch,
+) -> Result<Card, WriteError> {
+    let mut batch = hub.batch();
+    let card = update_in(db, &mut batch, writer, id, change).await?;
+    batch.commit().await?;
+    Ok(card)
+}
+
+/// [`update`], with the change put into `batch` for the caller to commit.
+pub async fn update_in(
+    db: &Db,
+    batch: &mut rxd::Batch,
     writer: &Writer,
     id: i64,
     change: CardPatch,
@@ -207,20 +234,31 @@ pub async fn update(
             .execute(&mut *tx)
             .await?;
     }
-    publish(hub, tx, id).await
+    publish(batch, tx, id).await
 }
 
 /// Deletes a card.
 pub async fn delete(db: &Db, hub: &rxd::Hub, writer: &Writer, id: i64) -> Result<(), WriteError> {
+    let mut batch = hub.batch();
+    delete_in(db, &mut batch, writer, id).await?;
+    batch.commit().await?;
+    Ok(())
+}
+
+/// [`delete`], with the change put into `batch` for the caller to commit.
+pub async fn delete_in(
+    db: &Db,
+    batch: &mut rxd::Batch,
+    writer: &Writer,
+    id: i64,
+) -> Result<(), WriteError> {
     let mut tx = db.begin().await?;
     writer.card(&mut tx, id).await?;
     sqlx::query("DELETE FROM cards WHERE id = ?")
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let mut batch = hub.batch();
     batch.delete::<Card>(id);
     tx.commit().await?;
-    batch.commit().await?;
     Ok(())
 }

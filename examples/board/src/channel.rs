@@ -1,6 +1,9 @@
 //! The board channel and the token authenticator.
 
-use rxd::{ActionError, AuthError, Authenticator, Connect, Ctx, Load, LoadError, Reject};
+use rxd::{
+    ActionError, AuthError, Authenticator, Batch, Connect, Ctx, Key, Load, LoadError, Patch,
+    Reject, Write,
+};
 
 use crate::cards::{self, CardPatch, InvalidFields, NewCard, Writer};
 use crate::db::{self, Db};
@@ -40,9 +43,17 @@ pub struct BoardChannel {
     board_id: i64,
     db: Db,
     user: User,
+    /// Read-only members watch; their browser writes are refused.
+    can_write: bool,
 }
 
-#[rxd::channel(state = Board, route = "/ws/boards/{board_id}")]
+/// One board, live. The browser renames, moves (a save of `column_id`),
+/// adds and deletes its cards directly; read-only members are refused.
+#[rxd::channel(
+    state = Board,
+    route = "/ws/boards/{board_id}",
+    writable(Card(save, create, delete))
+)]
 impl BoardChannel {
     /// Members of a board may watch it; everyone else is refused.
     async fn connect(ctx: &Connect, user: User, board_id: i64) -> Result<Self, Reject> {
@@ -50,7 +61,15 @@ impl BoardChannel {
         match db::is_member(&db, board_id, user.id).await? {
             None => Err(Reject::NotFound),
             Some(false) => Err(Reject::Forbidden),
-            Some(true) => Ok(BoardChannel { board_id, db, user }),
+            Some(true) => {
+                let can_write = db::can_write(&db, board_id, user.id).await?;
+                Ok(BoardChannel {
+                    board_id,
+                    db,
+                    user,
+                    can_write,
+                })
+            }
         }
     }
 
@@ -58,6 +77,21 @@ impl BoardChannel {
         db::load_board(&self.db, self.board_id)
             .await?
             .ok_or(LoadError::NotFound)
+    }
+
+    /// Browser saves: members with write access.
+    async fn can_save(&self, _ctx: &Ctx, _write: &Write) -> bool {
+        self.can_write
+    }
+
+    /// Browser creates: members with write access.
+    async fn can_create(&self, _ctx: &Ctx, _write: &Write) -> bool {
+        self.can_write
+    }
+
+    /// Browser deletes: members with write access.
+    async fn can_delete(&self, _ctx: &Ctx, _write: &Write) -> bool {
+        self.can_write
     }
 
     /// Adds a card at the end of a column of this board.
@@ -111,6 +145,61 @@ impl BoardChannel {
     #[action]
     async fn delete_card(&self, ctx: &Ctx, card_id: i64) -> Result<(), ActionError> {
         Ok(cards::delete(&self.db, ctx.hub(), &self.writer(), card_id).await?)
+    }
+}
+
+/// A card key from the browser; the board's keys are integers.
+fn card_id(key: &Key) -> Result<i64, ActionError> {
+    match key {
+        Key::Int(id) => Ok(*id),
+        Key::Str(_) => Err(ActionError::new("not_found", "no such card")),
+    }
+}
+
+impl rxd::PersistSave<BoardChannel> for Card {
+    async fn save(
+        channel: &BoardChannel,
+        _ctx: &Ctx,
+        key: Key,
+        patch: Patch,
+        batch: &mut Batch,
+    ) -> Result<(), ActionError> {
+        let change: CardPatch = patch.parse()?;
+        cards::update_in(
+            &channel.db,
+            batch,
+            &channel.writer(),
+            card_id(&key)?,
+            change,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl rxd::PersistCreate<BoardChannel> for Card {
+    async fn create(
+        channel: &BoardChannel,
+        _ctx: &Ctx,
+        _parent: Key,
+        patch: Patch,
+        batch: &mut Batch,
+    ) -> Result<Key, ActionError> {
+        let new: NewCard = patch.parse()?;
+        let card = cards::create_in(&channel.db, batch, &channel.writer(), new).await?;
+        Ok(Key::Int(card.id))
+    }
+}
+
+impl rxd::PersistDelete<BoardChannel> for Card {
+    async fn delete(
+        channel: &BoardChannel,
+        _ctx: &Ctx,
+        key: Key,
+        batch: &mut Batch,
+    ) -> Result<(), ActionError> {
+        cards::delete_in(&channel.db, batch, &channel.writer(), card_id(&key)?).await?;
+        Ok(())
     }
 }
 

@@ -59,6 +59,17 @@ pub async fn is_member<'e>(
     Ok(row.map(|r| r.get::<bool, _>(0)))
 }
 
+/// Whether a member of a board may change it (viewers may not).
+pub async fn can_write(db: &Db, board_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT can_write FROM board_members WHERE board_id = ?1 AND user_id = ?2")
+            .bind(board_id)
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.is_some_and(|r| r.get::<bool, _>(0)))
+}
+
 /// The boards a user may see, as `(id, title)`.
 pub async fn boards_of(db: &Db, user_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
     let rows = sqlx::query(

@@ -26,8 +26,10 @@ pub struct Column {
 #[derive(rxd::ContextState, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Card {
     pub id: i64,
-    #[rxd(parent = Column::cards)]
+    /// Writable: the browser moves a card by saving its column.
+    #[rxd(parent = Column::cards, writable)]
     pub column_id: i64,
+    #[rxd(writable)]
     pub title: String,
     pub assignee: Option<User>,
 }

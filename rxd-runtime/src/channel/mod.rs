@@ -6,6 +6,7 @@ mod action;
 mod consumer;
 mod context;
 mod error;
+pub mod write;
 
 pub(crate) use action::RuntimeCell;
 pub use action::{
@@ -14,6 +15,9 @@ pub use action::{
 pub use consumer::{consumer_event, ConsumerError, ConsumerOutcome};
 pub use context::{Connect, Data, Load, MissingData, RouteParams};
 pub use error::{LoadError, Reject};
+pub use write::{
+    Patch, PersistCreate, PersistDelete, PersistSave, Write, WriteDescriptor, WriteOp,
+};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -74,6 +78,18 @@ pub trait Channel: Sized + Send + Sync + 'static {
         let _ = (ctx, kind, event);
         None
     }
+
+    /// Runs a browser write that passed rxd's checks: the channel's
+    /// `can_*` hook, then the layer's persistence code, then the batch's
+    /// commit. Denies when the channel declares no writes.
+    fn rxd_write(
+        self: Arc<Self>,
+        ctx: Ctx,
+        write: Write,
+    ) -> BoxFuture<'static, Result<Value, ActionError>> {
+        let _ = (ctx, write);
+        Box::pin(async { Err(write::forbidden()) })
+    }
 }
 
 /// A channel value that `connect` admitted, with its anchor's key.
@@ -101,6 +117,9 @@ pub struct ChannelDescriptor {
     pub actions: Vec<ActionDescriptor>,
     /// The runtime state's TypeScript type, when the channel declares one.
     pub runtime: Option<TsType>,
+    /// The layers the browser may write (`writable(...)`), in declaration
+    /// order.
+    pub writes: Vec<WriteDescriptor>,
     /// The doc comment of the channel's impl block.
     pub doc: Option<String>,
 }

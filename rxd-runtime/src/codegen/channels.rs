@@ -33,8 +33,10 @@ pub(super) fn render(
     let mut printer = Printer::default();
     let mut classes = Vec::new();
     let mut error_types = false;
+    let mut uses_list = false;
     for channel in channels {
-        let mut text = class(channel, &mut printer)?;
+        let (mut text, list) = class(channel, &mut printer, model)?;
+        uses_list |= list;
         for (method, alias, details) in error_aliases(channel) {
             if let Some(first) = model.names.get(&alias) {
                 return Err(CodegenError::NameCollision {
@@ -69,9 +71,10 @@ pub(super) fn render(
         } else {
             ""
         };
+        let list = if uses_list { ", type WritableList" } else { "" };
         let _ = writeln!(
             out,
-            "\nimport {{ ContextChannel, {action_error}type ChannelModel, type ChannelOptions }} from \"rxd-client\";"
+            "\nimport {{ ContextChannel, {action_error}type ChannelModel, type ChannelOptions{list} }} from \"rxd-client\";"
         );
     }
     if !printer.refs.is_empty() {
@@ -219,7 +222,11 @@ fn template_text(text: &str) -> String {
 }
 
 /// The `export class ...` block of one channel.
-fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, CodegenError> {
+fn class(
+    channel: &ChannelDescriptor,
+    printer: &mut Printer,
+    model: &Model,
+) -> Result<(String, bool), CodegenError> {
     let route_error = |message: String| CodegenError::Route {
         channel: channel.name.to_owned(),
         route: channel.route.to_owned(),
@@ -271,7 +278,11 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
     path.push('`');
 
     let anchor = (channel.state)();
-    let mut out = String::new();
+    let writes = super::writes::render(channel, &reachable(anchor), printer, model)?;
+    let mut out = writes.decls.trim_start().to_owned();
+    if !out.is_empty() {
+        out.push('\n');
+    }
     write_doc(&mut out, channel.doc.as_deref(), 0);
     printer.refs.insert(anchor.type_name.clone());
     let runtime = channel
@@ -282,7 +293,7 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
     let _ = writeln!(
         out,
         "export class {} extends ContextChannel<{}{runtime}> {{",
-        channel.name, anchor.type_name
+        channel.name, writes.state
     );
     let _ = writeln!(
         out,
@@ -328,6 +339,7 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
         );
     }
     let _ = writeln!(out, "{}}},", indent(2));
+    out.push_str(&writes.model);
     let _ = writeln!(out, "{}}};", indent(1));
     out.push('\n');
     let mut args: Vec<String> = channel
@@ -348,7 +360,7 @@ fn class(channel: &ChannelDescriptor, printer: &mut Printer) -> Result<String, C
     let _ = writeln!(out, "{}}}", indent(1));
     write_actions(&mut out, channel, printer)?;
     out.push_str("}\n");
-    Ok(out)
+    Ok((out, writes.uses_list))
 }
 
 /// Members of `ContextChannel` (and of every class) that an action method

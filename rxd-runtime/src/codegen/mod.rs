@@ -116,6 +116,7 @@ mod interfaces;
 mod print;
 #[cfg(test)]
 mod tests;
+mod writes;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -21,6 +21,7 @@ fn field(name: &str, ty: TsType) -> LayerField {
         ty: FieldType::Value(ty),
         optional: false,
         doc: None,
+        writable: None,
     }
 }
 
@@ -33,6 +34,7 @@ fn relation(name: &str, target: fn() -> &'static Layer, cardinality: Cardinality
         }),
         optional: false,
         doc: None,
+        writable: None,
     }
 }
 
@@ -101,6 +103,7 @@ fn channel(
         state,
         actions: Vec::new(),
         runtime: None,
+        writes: Vec::new(),
         doc: None,
     }
 }

@@ -7,6 +7,7 @@ mod consumers;
 pub(crate) mod frames;
 mod gate;
 mod metered;
+mod writes;
 
 pub use close::Close;
 
@@ -272,6 +273,7 @@ async fn run<C: Channel>(
     flush(sink).await?;
 
     let ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone(), inbox.id);
+    let declared_writes = C::descriptor().writes;
     // Running calls; dropping the set when the connection ends cancels them.
     let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
     let limits = &app.limits;
@@ -370,12 +372,12 @@ async fn run<C: Channel>(
                 };
                 let reply = match incoming(&text)? {
                     Incoming::Answer(frame) => frame,
-                    Incoming::Call { id, .. } if drain_deadline.is_some() => refused(
+                    Incoming::Call { id, .. } | Incoming::Write { id, .. } if drain_deadline.is_some() => refused(
                         &app.hub.inner.metrics,
                         id,
                         ActionError::new("shutting_down", "the server is shutting down"),
                     ),
-                    Incoming::Call { id, .. } if calls.len() >= limits.max_calls_in_flight => {
+                    Incoming::Call { id, .. } | Incoming::Write { id, .. } if calls.len() >= limits.max_calls_in_flight => {
                         refused(&app.hub.inner.metrics, id, ActionError::new(
                             "too_many_calls",
                             format!("at most {} calls may run at once", limits.max_calls_in_flight),
@@ -386,6 +388,16 @@ async fn run<C: Channel>(
                             Err(error) => refused(&app.hub.inner.metrics, id, error),
                             Ok(call) => {
                                 calls.spawn(run_call(id, action, call, app.hub.inner.metrics.clone()));
+                                continue;
+                            }
+                        }
+                    }
+                    Incoming::Write { id, object } => {
+                        match writes::check(&declared_writes, &app.hub, subscription.anchor(), object) {
+                            Err(error) => refused(&app.hub.inner.metrics, id, error),
+                            Ok(write) => {
+                                let call = channel.clone().rxd_write(ctx.clone(), write);
+                                calls.spawn(run_call(id, "write".to_owned(), call, app.hub.inner.metrics.clone()));
                                 continue;
                             }
                         }
@@ -568,6 +580,11 @@ enum Incoming {
         action: String,
         args: Vec<Value>,
     },
+    /// Check and start a write (`connection/writes.rs`).
+    Write {
+        id: u64,
+        object: serde_json::Map<String, Value>,
+    },
 }
 
 /// The largest call id: ids are JSON numbers, exact in JavaScript up to
@@ -612,6 +629,19 @@ fn incoming(text: &str) -> Result<Incoming, Ending> {
                 }
             };
             return Ok(Incoming::Call { id, action, args });
+        }
+        "write" => {
+            let id = object
+                .get("id")
+                .and_then(Value::as_u64)
+                .filter(|id| *id <= MAX_CALL_ID);
+            let Some(id) = id else {
+                return Ok(Incoming::Answer(frames::error(
+                    "bad_write",
+                    "a write needs an integer \"id\" from 0 to 2^53-1",
+                )));
+            };
+            return Ok(Incoming::Write { id, object });
         }
         "auth" => frames::error("already_authenticated", "this connection is authenticated"),
         other => frames::error(

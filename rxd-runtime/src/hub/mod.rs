@@ -13,6 +13,7 @@ mod batch;
 mod control;
 mod history;
 mod layers;
+mod lookup;
 mod revoke;
 
 pub use batch::{Batch, CommitError};

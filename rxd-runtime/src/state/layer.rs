@@ -36,6 +36,17 @@ pub struct LayerField {
     pub optional: bool,
     /// The field's doc comment.
     pub doc: Option<String>,
+    /// `#[rxd(writable)]`: the browser may write this field, in channels
+    /// that declare its layer writable.
+    pub writable: Option<WritableField>,
+}
+
+/// What rxd knows of a writable field.
+#[derive(Debug, Clone, Copy)]
+pub struct WritableField {
+    /// Whether a client's value deserializes as the field's type; the
+    /// error is serde's, for the client.
+    pub check: fn(serde_json::Value) -> Result<(), String>,
 }
 
 /// What a field holds.

@@ -19,7 +19,7 @@ pub mod ts;
 
 pub use flat::{flatten, flatten_value, rebuild, rebuild_value, FlatInstance, StateError};
 pub use key::{InstanceId, Key};
-pub use layer::{Cardinality, FieldType, Layer, LayerField, ParentLink, Relation};
+pub use layer::{Cardinality, FieldType, Layer, LayerField, ParentLink, Relation, WritableField};
 
 use serde::{de::DeserializeOwned, Serialize};
 

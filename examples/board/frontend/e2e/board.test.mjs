@@ -263,14 +263,15 @@ describe("board 1, open as Ada and as Grace", () => {
     await bothShow("card 4 deleted");
   });
 
-  test("the page's own controls write through the REST API", async () => {
+  test("the page's own controls write optimistically through the channel", async () => {
     // Ada adds a card to Todo.
     await ada.getByTestId("new-card-title-1").fill("Order stickers");
     await ada.getByTestId("add-card-1").click();
     const added = await ada.waitForFunction(
       () =>
+        // Only a card the server confirmed has a numeric id; the optimistic one is pending.
         [...document.querySelectorAll('[data-testid="column-1"] [data-testid^="card-title-"]')].find(
-          (el) => el.textContent === "Order stickers",
+          (el) => el.textContent === "Order stickers" && /^card-title-\d+$/.test(el.dataset.testid),
         )?.dataset.testid,
       null,
       { timeout: LIVE_TIMEOUT_MS },
@@ -302,6 +303,38 @@ describe("board 1, open as Ada and as Grace", () => {
     await ada.getByTestId("add-card-2").click();
     assert.match(await textOf(ada, "rest-error"), /invalid/);
     await bothShow("nothing changed after a refused write");
+  });
+
+  test("a read-only viewer's writes are refused and rolled back on screen", async () => {
+    const vera = await openBoard("viewer-token", 1);
+    await eventually(() => readBoard(vera), expected, "Vera's page: the board");
+    const refused = async (what) => {
+      await vera.getByTestId("rest-error").waitFor({ timeout: LIVE_TIMEOUT_MS });
+      assert.match(await textOf(vera, "rest-error"), /not allowed/, what);
+      // Back to the server's value, everywhere; the other pages never saw the write.
+      await eventually(() => readBoard(vera), expected, `Vera's page after a refused ${what}`);
+      await bothShow(`nothing changed after Vera's ${what}`);
+      await vera.getByTestId("rest-error").getByRole("button").click();
+    };
+    const first = column(expected, 1).cards[0];
+
+    await vera.getByTestId(`card-rename-${first.id}`).click();
+    await vera.getByTestId(`card-rename-input-${first.id}`).fill("Vera was here");
+    await vera.getByTestId(`card-rename-input-${first.id}`).press("Enter");
+    await refused("rename");
+
+    await vera.getByTestId(`card-move-${first.id}`).selectOption("3");
+    await refused("move");
+
+    // A deleted card comes back at its original position (first in Todo).
+    await vera.getByTestId(`card-delete-${first.id}`).click();
+    await refused("delete");
+
+    await vera.getByTestId("new-card-title-1").fill("Vera's card");
+    await vera.getByTestId("add-card-1").click();
+    await refused("create");
+    assert.equal(await vera.getByText("Vera's card").count(), 0, "the refused card is gone");
+    await vera.context().close();
   });
 
   test("neither page reloaded, and the page looks like a board", async () => {

@@ -2,8 +2,7 @@ import { memo, useEffect, useMemo, useState, type SubmitEvent, type KeyboardEven
 import type { ChannelError } from "rxd-client";
 import { useChannelState } from "rxd-client/react";
 import { messageOf } from "./api";
-import { BoardChannel } from "./generated/board.channels";
-import type { Card, Column } from "./generated/board.interfaces";
+import { BoardChannel, type BoardChannelCard, type BoardChannelColumn } from "./generated/board.channels";
 import { recordRender } from "./renders";
 
 /** The choices of a card's "move to" select: every column of the board, in order. */
@@ -12,7 +11,7 @@ interface ColumnOption {
   name: string;
 }
 
-/** Reports the outcome of a REST call: an error message, or null on success. */
+/** Reports the outcome of a write: an error message, or null on success. */
 type Report = (error: string | null) => void;
 
 /** One live board: the channel lives as long as this component and its props. */
@@ -64,7 +63,6 @@ export function BoardView({ boardId, token }: { boardId: number; token: string }
               key={column.id}
               column={column}
               columnOptions={columnOptions}
-              channel={channel}
               report={setRestError}
             />
           ))}
@@ -98,38 +96,34 @@ function ChannelErrorBanner({ error }: { error: ChannelError }) {
  * The columns' ids and names as one array that keeps its identity while they
  * stay the same, so that a card change does not re-render every card's select.
  */
-function useColumnOptions(columns: readonly Column[] | null): readonly ColumnOption[] {
+function useColumnOptions(columns: readonly BoardChannelColumn[] | null): readonly ColumnOption[] {
   const key = JSON.stringify((columns ?? []).map((column): ColumnOption => ({ id: column.id, name: column.name })));
   return useMemo(() => JSON.parse(key) as ColumnOption[], [key]);
 }
 
 interface ColumnProps {
-  column: Column;
+  column: BoardChannelColumn;
   columnOptions: readonly ColumnOption[];
-  channel: BoardChannel;
   report: Report;
 }
 
-const ColumnView = memo(function ColumnView({ column, columnOptions, channel, report }: ColumnProps) {
+const ColumnView = memo(function ColumnView({ column, columnOptions, report }: ColumnProps) {
   useEffect(() => {
     recordRender(`column-${column.id}`);
   });
   const [title, setTitle] = useState("");
-  const [busy, setBusy] = useState(false);
 
+  /** An optimistic create: the card shows at once and goes away if the server refuses it. */
   const add = (event: SubmitEvent) => {
     event.preventDefault();
     const trimmed = title.trim();
     if (trimmed === "") return;
-    setBusy(true);
-    channel.createCard(column.id, trimmed).then(
+    setTitle("");
+    column.cards.create({ title: trimmed }).then(
       () => {
-        setTitle("");
-        setBusy(false);
         report(null);
       },
       (error: unknown) => {
-        setBusy(false);
         report(`Could not add the card: ${messageOf(error)}`);
       },
     );
@@ -143,7 +137,7 @@ const ColumnView = memo(function ColumnView({ column, columnOptions, channel, re
       </h2>
       <ul className="cards">
         {column.cards.map((card) => (
-          <CardView key={card.id} card={card} columnOptions={columnOptions} channel={channel} report={report} />
+          <CardView key={card.id} card={card} columnOptions={columnOptions} report={report} />
         ))}
       </ul>
       <form className="add-card" onSubmit={add}>
@@ -152,12 +146,11 @@ const ColumnView = memo(function ColumnView({ column, columnOptions, channel, re
           aria-label={`New card in ${column.name}`}
           placeholder="New card"
           value={title}
-          disabled={busy}
           onChange={(event) => {
             setTitle(event.target.value);
           }}
         />
-        <button type="submit" data-testid={`add-card-${column.id}`} disabled={busy || title.trim() === ""}>
+        <button type="submit" data-testid={`add-card-${column.id}`} disabled={title.trim() === ""}>
           Add
         </button>
       </form>
@@ -166,30 +159,27 @@ const ColumnView = memo(function ColumnView({ column, columnOptions, channel, re
 });
 
 interface CardProps {
-  card: Card;
+  card: BoardChannelCard;
   columnOptions: readonly ColumnOption[];
-  channel: BoardChannel;
   report: Report;
 }
 
-const CardView = memo(function CardView({ card, columnOptions, channel, report }: CardProps) {
+const CardView = memo(function CardView({ card, columnOptions, report }: CardProps) {
   useEffect(() => {
     recordRender(`card-${card.id}`);
   });
   const [draft, setDraft] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  /** Runs one REST call; the change itself arrives through the channel. */
-  const run = (what: string, call: () => Promise<unknown>, after?: () => void) => {
-    setBusy(true);
-    call().then(
+  /**
+   * Runs one optimistic write: the change shows at once; a refusal rolls it back to the
+   * server's value and is reported.
+   */
+  const run = (what: string, write: Promise<void>) => {
+    write.then(
       () => {
-        setBusy(false);
-        after?.();
         report(null);
       },
       (error: unknown) => {
-        setBusy(false);
         report(`Could not ${what}: ${messageOf(error)}`);
       },
     );
@@ -197,15 +187,11 @@ const CardView = memo(function CardView({ card, columnOptions, channel, report }
 
   const saveTitle = () => {
     // Enter saves, and the blur that follows must not save a second time.
-    if (draft === null || busy) return;
+    if (draft === null) return;
     const title = draft.trim();
-    if (title === "" || title === card.title) {
-      setDraft(null);
-      return;
-    }
-    run("rename the card", () => channel.renameCard(card.id, title), () => {
-      setDraft(null);
-    });
+    setDraft(null);
+    if (title === "" || title === card.title) return;
+    run("rename the card", card.save({ title }));
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
@@ -237,7 +223,6 @@ const CardView = memo(function CardView({ card, columnOptions, channel, report }
           aria-label="Card title"
           autoFocus
           value={draft}
-          disabled={busy}
           onChange={(event) => {
             setDraft(event.target.value);
           }}
@@ -254,7 +239,7 @@ const CardView = memo(function CardView({ card, columnOptions, channel, report }
             type="button"
             className="link"
             data-testid={`card-rename-${card.id}`}
-            disabled={busy || draft !== null}
+            disabled={draft !== null}
             onClick={() => {
               setDraft(card.title);
             }}
@@ -265,10 +250,8 @@ const CardView = memo(function CardView({ card, columnOptions, channel, report }
             data-testid={`card-move-${card.id}`}
             aria-label="Move to column"
             value={card.column_id}
-            disabled={busy}
             onChange={(event) => {
-              const columnId = Number(event.target.value);
-              run("move the card", () => channel.moveCard(card.id, columnId));
+              run("move the card", card.save({ column_id: Number(event.target.value) }));
             }}
           >
             {columnOptions.map((option) => (
@@ -282,9 +265,8 @@ const CardView = memo(function CardView({ card, columnOptions, channel, report }
             className="link danger"
             data-testid={`card-delete-${card.id}`}
             aria-label={`Delete ${card.title}`}
-            disabled={busy}
             onClick={() => {
-              run("delete the card", () => channel.deleteCard(card.id));
+              run("delete the card", card.delete());
             }}
           >
             Delete

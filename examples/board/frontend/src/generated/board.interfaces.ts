@@ -21,6 +21,7 @@ export interface BoardInstance {
 /** A card; moving it is saving it with another `column_id`. */
 export interface Card {
   id: number;
+  /** Writable: the browser moves a card by saving its column. */
   column_id: number;
   title: string;
   assignee: User | null;
@@ -31,6 +32,7 @@ export interface CardInstance {
   _type: "Card";
   _v: number;
   id: number;
+  /** Writable: the browser moves a card by saving its column. */
   column_id: number;
   title: string;
   assignee: number | null;
