@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-/// Examples with a front end: `(cargo package, npm workspace)`.
-const EXAMPLES: &[(&str, &str)] = &[("board", "board-frontend")];
+/// Examples with a front end: `(cargo package, npm workspace)`. Each
+/// browser test finds its server binary in `<PACKAGE>_BIN`.
+const EXAMPLES: &[(&str, &str)] = &[("board", "board-frontend"), ("profile", "profile-frontend")];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -186,7 +187,10 @@ fn test(root: &Path) -> Result<(), String> {
         build.args(["build", "-p", package]);
         steps.push(step("build example server", build));
         let mut e2e = npm(&["run", "test:e2e", "-w", workspace]);
-        e2e.env("BOARD_BIN", target_dir(root).join("debug").join(package));
+        e2e.env(
+            format!("{}_BIN", package.to_ascii_uppercase()),
+            target_dir(root).join("debug").join(package),
+        );
         steps.push(step("browser test (chromium)", e2e));
     }
 
