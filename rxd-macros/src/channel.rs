@@ -212,7 +212,7 @@ fn find_fn<'a>(imp: &'a ItemImpl, name: &str) -> Option<&'a ImplItemFn> {
 }
 
 /// The `fn name` tokens, to span errors about a whole method.
-fn fn_name(f: &ImplItemFn) -> TokenStream {
+pub(crate) fn fn_name(f: &ImplItemFn) -> TokenStream {
     let (token, ident) = (&f.sig.fn_token, &f.sig.ident);
     quote!(#token #ident)
 }
@@ -382,11 +382,16 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
 }
 
 fn is_action_attr(attr: &syn::Attribute) -> bool {
+    is_rxd_attr(attr, "action")
+}
+
+/// `#[name]` or `#[rxd::name]`.
+pub(crate) fn is_rxd_attr(attr: &syn::Attribute, name: &str) -> bool {
     let path = attr.path();
-    path.is_ident("action")
+    path.is_ident(name)
         || (path.segments.len() == 2
             && path.segments[0].ident == "rxd"
-            && path.segments[1].ident == "action")
+            && path.segments[1].ident == name)
 }
 
 /// The impl block as the compiler should see it: `#[action]` and
@@ -560,7 +565,7 @@ fn named_arg(arg: &FnArg) -> Option<(&Ident, &Type)> {
     }
 }
 
-fn is_async(f: &ImplItemFn, errors: &mut Errors) {
+pub(crate) fn is_async(f: &ImplItemFn, errors: &mut Errors) {
     if f.sig.asyncness.is_none() {
         errors.spanned(
             fn_name(f),

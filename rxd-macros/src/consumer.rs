@@ -22,11 +22,7 @@ pub(crate) struct ConsumerIr<'a> {
 }
 
 pub(crate) fn is_consumer_attr(attr: &syn::Attribute) -> bool {
-    let path = attr.path();
-    path.is_ident("consumer")
-        || (path.segments.len() == 2
-            && path.segments[0].ident == "rxd"
-            && path.segments[1].ident == "consumer")
+    crate::channel::is_rxd_attr(attr, "consumer")
 }
 
 /// Every `#[consumer("kind")]` method, checked.
@@ -81,10 +77,9 @@ fn check_consumer<'a>(
     kind: String,
     errors: &mut Errors,
 ) -> Option<ConsumerIr<'a>> {
-    let (token, ident) = (&f.sig.fn_token, &f.sig.ident);
-    let fn_name = quote!(#token #ident);
+    let fn_name = crate::channel::fn_name(f);
     if f.sig.asyncness.is_none() {
-        errors.spanned(&fn_name, format_args!("`{ident}` must be an `async fn`"));
+        crate::channel::is_async(f, errors);
         return None;
     }
     if !f.sig.generics.params.is_empty() {

@@ -12,6 +12,8 @@ use rxd_tests::TestServer;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+mod redis_support;
+
 const WAIT: Duration = Duration::from_secs(5);
 
 /// What the room's consumers have seen, per connection.
@@ -287,11 +289,8 @@ async fn system_messages_reach_every_connection_of_every_channel() {
 }
 
 mod over_redis {
+    use super::redis_support::{namespace as test_namespace, redis_url};
     use super::*;
-
-    fn redis_url() -> String {
-        std::env::var("RXD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
-    }
 
     async fn server(db: &Db, namespace: &str) -> TestServer {
         let config = rxd::broker::RedisConfig::new(&redis_url())
@@ -305,7 +304,7 @@ mod over_redis {
 
     #[tokio::test]
     async fn events_and_system_messages_cross_processes_in_one_order() {
-        let namespace = format!("test:consumers:{}:{}", std::process::id(), rand_suffix());
+        let namespace = test_namespace("consumers");
         let db = db::open("sqlite::memory:").await.unwrap();
         let a = server(&db, &namespace).await;
         let b = server(&db, &namespace).await;
@@ -344,12 +343,5 @@ mod over_redis {
                 })
             );
         }
-    }
-
-    fn rand_suffix() -> u128 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
     }
 }

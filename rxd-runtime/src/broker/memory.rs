@@ -70,11 +70,7 @@ impl Broker for MemoryBroker {
         inner.version += 1;
         let version = inner.version;
         // History stays consecutive: a control event is a change of nothing.
-        let nothing = Arc::new(ChangeEvent {
-            version,
-            saved: Vec::new(),
-            deleted: Vec::new(),
-        });
+        let nothing = Arc::new(ChangeEvent::empty(version));
         let limits = inner.limits;
         inner.history.push(nothing, &limits);
         if let Some(sink) = &inner.sink {

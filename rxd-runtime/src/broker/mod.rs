@@ -127,6 +127,18 @@ impl std::str::FromStr for SystemLevel {
     }
 }
 
+impl ChangeEvent {
+    /// An event that changes nothing: where a process starts reading, a
+    /// resync, or the place a control event takes in the sequence.
+    pub fn empty(version: u64) -> ChangeEvent {
+        ChangeEvent {
+            version,
+            saved: Vec::new(),
+            deleted: Vec::new(),
+        }
+    }
+}
+
 /// Receives every event of the deployment, in version order.
 pub trait EventSink: Send + Sync + 'static {
     /// Called once per event, never concurrently, in version order.

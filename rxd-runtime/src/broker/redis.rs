@@ -451,21 +451,13 @@ impl Broker for RedisBroker {
     fn attach(&self, sink: Arc<dyn EventSink>) {
         let mut delivery = self.shared.delivery.lock();
         if delivery.last > 0 {
-            sink.deliver(Arc::new(empty_event(delivery.last)));
+            sink.deliver(Arc::new(ChangeEvent::empty(delivery.last)));
         }
         delivery.sink = Some(sink);
     }
 
     fn history(&self, after: u64) -> BoxFuture<'_, Result<History, BrokerError>> {
         Box::pin(self.shared.history(after))
-    }
-}
-
-fn empty_event(version: u64) -> ChangeEvent {
-    ChangeEvent {
-        version,
-        saved: Vec::new(),
-        deleted: Vec::new(),
     }
 }
 
@@ -743,7 +735,7 @@ impl Shared {
                     id: last_id,
                     version: current,
                 });
-                self.deliver(empty_event(current), false);
+                self.deliver(ChangeEvent::empty(current), false);
             }
             Some(at) => {
                 let next: Option<u64> = next.parse().ok();
@@ -760,7 +752,7 @@ impl Shared {
                         id: last_id,
                         version: current,
                     };
-                    self.deliver(empty_event(current), true);
+                    self.deliver(ChangeEvent::empty(current), true);
                 } else if reconnected {
                     tracing::info!(version = at.version, "redis broker: reconnected; resuming");
                 }
@@ -779,7 +771,7 @@ impl Shared {
         at.id = id;
         let Some(version) = text("v").and_then(|v| v.parse::<u64>().ok()) else {
             tracing::error!(entry = %at.id, "redis broker: entry without a version; resyncing");
-            self.deliver(empty_event(at.version), true);
+            self.deliver(ChangeEvent::empty(at.version), true);
             return;
         };
         if version <= at.version {
@@ -810,7 +802,7 @@ impl Shared {
                     Ok(change) => self.deliver(change.into_event(version), gap),
                     Err(error) => {
                         tracing::error!(version, %error, "redis broker: unreadable event; resyncing");
-                        self.deliver(empty_event(version), true);
+                        self.deliver(ChangeEvent::empty(version), true);
                     }
                 }
             }
@@ -826,17 +818,17 @@ impl Shared {
                         // A control event from a newer rxd, or a broken
                         // one: no state depends on it, so skip it.
                         tracing::error!(version, %error, "redis broker: unreadable control event; skipped");
-                        self.deliver(empty_event(version), gap);
+                        self.deliver(ChangeEvent::empty(version), gap);
                     }
                 }
             }
             Some("resync") => {
                 tracing::warn!(version, "redis broker: a process asked for a resync");
-                self.deliver(empty_event(version), true);
+                self.deliver(ChangeEvent::empty(version), true);
             }
             other => {
                 tracing::error!(version, kind = ?other, "redis broker: unknown entry kind; resyncing");
-                self.deliver(empty_event(version), true);
+                self.deliver(ChangeEvent::empty(version), true);
             }
         }
     }

@@ -73,11 +73,7 @@ impl Shared {
                 Some("resync") => return Ok(History::Beyond),
                 // Another kind of entry (not a change of state) keeps the
                 // versions consecutive and changes nothing.
-                _ => ChangeEvent {
-                    version,
-                    saved: Vec::new(),
-                    deleted: Vec::new(),
-                },
+                _ => ChangeEvent::empty(version),
             };
             newest_first.push(Arc::new(event));
         }
