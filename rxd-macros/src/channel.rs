@@ -47,7 +47,12 @@ struct ChannelIr<'a> {
     /// The route parameters in route order, with their `connect` types.
     params: Vec<(String, &'a Type)>,
     /// The anchor parameter: its name in the route, its `connect` argument.
-    anchor: (String, &'a Ident, &'a Type),
+    /// `None` for a list channel.
+    anchor: Option<(String, &'a Ident, &'a Type)>,
+    /// `state = Vec<T>`: the type of `load`'s key parameter.
+    list_key: Option<&'a Type>,
+    /// A list channel defines `is_visible`: auto-update.
+    is_visible: bool,
     principal: &'a Type,
     /// `connect`'s parameters after the principal, in the fn's order.
     connect_args: Vec<(&'a Ident, &'a Type)>,
@@ -97,6 +102,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         _ => {
             out.extend(errors.to_compile_error());
             if let (Some(state), true) = (&args.state, imp.generics.params.is_empty()) {
+                let state = vec_element(state).unwrap_or(state);
                 out.extend(stub(&imp.self_ty, state, principal_of(&imp)));
             }
         }
@@ -242,7 +248,9 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
         return None;
     };
 
-    let state = args.state.as_ref();
+    let declared_state = args.state.as_ref();
+    let list = declared_state.and_then(vec_element);
+    let state = list.or(declared_state);
     if state.is_none() {
         errors.at(
             Span::call_site(),
@@ -287,8 +295,24 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
         );
     }
     let connect = connect.and_then(|f| check_connect(f, errors));
-    if let Some(load) = load {
-        check_load(load, errors);
+    let list_key = load.and_then(|load| check_load(load, list.is_some(), errors));
+    let is_visible = find_fn(imp, "is_visible");
+    if list.is_some() {
+        match find_fn(imp, "anchors") {
+            Some(anchors) => is_async(anchors, errors),
+            None => errors.spanned(
+                impl_token,
+                "a list channel (`state = Vec<T>`) needs `anchors`: add `async fn anchors(&self, ctx: &rxd::Load) -> Result<Vec<K>, rxd::LoadError>`",
+            ),
+        }
+        if let Some(f) = is_visible {
+            is_async(f, errors);
+        }
+    } else if let Some(f) = is_visible {
+        errors.spanned(
+            fn_name(f),
+            "`is_visible` is for list channels (`state = Vec<T>`): this channel shows one anchor",
+        );
     }
     let (principal, connect_args) = connect?;
 
@@ -319,6 +343,14 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
     }
 
     let anchor = match &args.anchor {
+        Some(anchor) if list.is_some() => {
+            errors.spanned(
+                anchor,
+                "a list channel has no anchor parameter: its `anchors` names the anchors",
+            );
+            None
+        }
+        None if list.is_some() => None,
         Some(anchor) => match typed.iter().find(|(p, ..)| unraw(anchor) == *p) {
             Some(found) => Some(found.clone()),
             None => {
@@ -370,7 +402,13 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
             .iter()
             .map(|(name, _, ty)| (name.clone(), *ty))
             .collect(),
-        anchor: anchor?,
+        anchor: if list.is_some() { None } else { Some(anchor?) },
+        list_key: if list.is_some() {
+            Some(list_key.flatten()?)
+        } else {
+            None
+        },
+        is_visible: list.is_some() && is_visible.is_some(),
         principal,
         connect_args,
         actions,
@@ -657,36 +695,80 @@ pub(crate) fn is_shared_self(receiver: &Receiver) -> bool {
     receiver.reference.is_some() && receiver.mutability.is_none() && receiver.colon_token.is_none()
 }
 
-/// Checks `async fn load(&self, ctx: &Load)`.
-fn check_load(f: &ImplItemFn, errors: &mut Errors) {
+/// `T` of `Vec<T>`, the state of a list channel.
+fn vec_element(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Vec" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            syn::GenericArgument::Type(element) => Some(element),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Checks `async fn load(&self, ctx: &Load)`, or for a list channel
+/// `async fn load(&self, ctx: &Load, key: K)`; returns `Some(K)` for a
+/// list, `Some(None)` for one anchor, `None` when it is malformed.
+fn check_load<'a>(f: &'a ImplItemFn, list: bool, errors: &mut Errors) -> Option<Option<&'a Type>> {
     is_async(f, errors);
     if !f.sig.generics.params.is_empty() {
         errors.spanned(&f.sig.generics, "`load` cannot be generic");
     }
-    const SHAPE: &str = "async fn load(&self, ctx: &rxd::Load)";
+    let shape = if list {
+        "async fn load(&self, ctx: &rxd::Load, key: K)"
+    } else {
+        "async fn load(&self, ctx: &rxd::Load)"
+    };
     let mut inputs = f.sig.inputs.iter();
     match inputs.next() {
         Some(FnArg::Receiver(receiver)) if is_shared_self(receiver) => {}
         Some(FnArg::Receiver(receiver)) => errors.spanned(
             receiver,
-            format_args!("`load` takes `&self`, as the channel stays in use: `{SHAPE}`"),
+            format_args!("`load` takes `&self`, as the channel stays in use: `{shape}`"),
         ),
         _ => errors.spanned(
             fn_name(f),
-            format_args!("`load` takes `&self` and the context: `{SHAPE}`"),
+            format_args!("`load` takes `&self` and the context: `{shape}`"),
         ),
     }
-    match (inputs.next(), inputs.next()) {
-        (Some(_), None) => {}
-        (None, _) => errors.spanned(
+    if inputs.next().is_none() {
+        errors.spanned(
             &f.sig.inputs,
-            format_args!("`load` takes the context after `&self`: `{SHAPE}`"),
-        ),
-        (Some(_), Some(extra)) => errors.spanned(
-            extra,
-            format_args!("`load` takes only `&self` and the context: `{SHAPE}`"),
-        ),
+            format_args!("`load` takes the context after `&self`: `{shape}`"),
+        );
+        return None;
     }
+    let key = if list {
+        match inputs.next().and_then(named_arg) {
+            Some((_, ty)) => Some(ty),
+            None => {
+                errors.spanned(
+                    &f.sig.inputs,
+                    format_args!(
+                        "a list channel's `load` takes the anchor's key after the context: `{shape}`"
+                    ),
+                );
+                return None;
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(extra) = inputs.next() {
+        errors.spanned(
+            extra,
+            format_args!(
+                "`load` takes only `&self`, the context{}: `{shape}`",
+                if list { " and the key" } else { "" }
+            ),
+        );
+    }
+    Some(key)
 }
 
 fn generate(ir: &ChannelIr) -> TokenStream {
@@ -704,7 +786,6 @@ fn generate(ir: &ChannelIr) -> TokenStream {
             ::rxd::__private::RouteParam { name: #name, ty: #ts }
         }
     });
-    let (anchor_param, anchor_ident, anchor_ty) = &ir.anchor;
     let doc = opt_string(&ir.doc);
 
     // Our own bindings are hygienic, so a route parameter named `ctx` or
@@ -719,11 +800,92 @@ fn generate(ir: &ChannelIr) -> TokenStream {
         let parse = quote_spanned!(ty.span()=> #params_arg.parse::<#ty>(#name));
         quote!(let #ident: #ty = #parse?;)
     });
-    let anchor_key = quote_spanned! {anchor_ty.span()=>
-        <::rxd::Key as ::core::convert::From<#anchor_ty>>::from(
-            ::core::clone::Clone::clone(&#anchor_ident)
-        )
+    let key_var = Ident::new("key", Span::mixed_site());
+    let (anchor_param, anchor_key, load_fns) = match (&ir.anchor, ir.list_key) {
+        (Some((param, ident, ty)), _) => (
+            quote!(::core::option::Option::Some(#param)),
+            quote_spanned! {ty.span()=>
+                ::core::option::Option::Some(<::rxd::Key as ::core::convert::From<#ty>>::from(
+                    ::core::clone::Clone::clone(&#ident)
+                ))
+            },
+            quote! {
+                fn rxd_load<'rxd>(
+                    &'rxd self,
+                    #ctx: &'rxd ::rxd::Load,
+                    _: &'rxd ::rxd::Key,
+                ) -> ::rxd::__private::BoxFuture<
+                    'rxd,
+                    ::core::result::Result<#state, ::rxd::LoadError>,
+                > {
+                    ::std::boxed::Box::pin(async move {
+                        <#self_ty>::load(self, #ctx)
+                            .await
+                            .map_err(::core::convert::Into::<::rxd::LoadError>::into)
+                    })
+                }
+            },
+        ),
+        (_, key_ty) => {
+            let key_ty = key_ty.into_iter();
+            (
+                quote!(::core::option::Option::None),
+                quote!(::core::option::Option::None),
+                quote! {
+                    fn rxd_load<'rxd>(
+                        &'rxd self,
+                        #ctx: &'rxd ::rxd::Load,
+                        #anchor_var: &'rxd ::rxd::Key,
+                    ) -> ::rxd::__private::BoxFuture<
+                        'rxd,
+                        ::core::result::Result<#state, ::rxd::LoadError>,
+                    > {
+                        ::std::boxed::Box::pin(async move {
+                            // A key that is not a `K` names no anchor.
+                            let #key_var #(: #key_ty)* = ::rxd::__private::serde_json::from_value(
+                                ::rxd::Key::to_json(#anchor_var),
+                            )
+                            .map_err(|_| ::rxd::LoadError::NotFound)?;
+                            <#self_ty>::load(self, #ctx, #key_var)
+                                .await
+                                .map_err(::core::convert::Into::<::rxd::LoadError>::into)
+                        })
+                    }
+
+                    fn rxd_anchors<'rxd>(
+                        &'rxd self,
+                        #ctx: &'rxd ::rxd::Load,
+                    ) -> ::rxd::__private::BoxFuture<
+                        'rxd,
+                        ::core::result::Result<::std::vec::Vec<::rxd::Key>, ::rxd::LoadError>,
+                    > {
+                        ::std::boxed::Box::pin(async move {
+                            let keys = <#self_ty>::anchors(self, #ctx)
+                                .await
+                                .map_err(::core::convert::Into::<::rxd::LoadError>::into)?;
+                            ::core::result::Result::Ok(
+                                ::core::iter::IntoIterator::into_iter(keys)
+                                    .map(::core::convert::Into::<::rxd::Key>::into)
+                                    .collect(),
+                            )
+                        })
+                    }
+                },
+            )
+        }
     };
+    let is_visible = ir.is_visible.then(|| {
+        quote! {
+            fn rxd_is_visible(
+                self: ::std::sync::Arc<Self>,
+                #ctx: ::rxd::Ctx,
+                offer: ::rxd::channel::Offer,
+            ) -> ::rxd::__private::BoxFuture<'static, bool> {
+                ::std::boxed::Box::pin(async move { <#self_ty>::is_visible(&self, &#ctx, &offer).await })
+            }
+        }
+    });
+    let (list, auto_update) = (ir.list_key.is_some(), ir.is_visible);
     let call_args = ir.connect_args.iter().map(|(ident, _)| ident);
     let action_descriptors = ir.actions.iter().map(|action| {
         let name = &action.name;
@@ -791,6 +953,8 @@ fn generate(ir: &ChannelIr) -> TokenStream {
                     params: ::std::vec![#(#params),*],
                     anchor_param: #anchor_param,
                     state: <#state as ::rxd::ContextState>::layer,
+                    list: #list,
+                    auto_update: #auto_update,
                     actions: ::std::vec![#(#action_descriptors),*],
                     runtime: #runtime_ts,
                     writes: ::std::vec![#(#write_descriptors),*],
@@ -800,6 +964,8 @@ fn generate(ir: &ChannelIr) -> TokenStream {
 
             #call
             #write
+            #load_fns
+            #is_visible
 
             #consume
 
@@ -821,20 +987,6 @@ fn generate(ir: &ChannelIr) -> TokenStream {
                         channel: #channel_var,
                         anchor: #anchor_var,
                     })
-                })
-            }
-
-            fn rxd_load<'rxd>(
-                &'rxd self,
-                #ctx: &'rxd ::rxd::Load,
-            ) -> ::rxd::__private::BoxFuture<
-                'rxd,
-                ::core::result::Result<#state, ::rxd::LoadError>,
-            > {
-                ::std::boxed::Box::pin(async move {
-                    <#self_ty>::load(self, #ctx)
-                        .await
-                        .map_err(::core::convert::Into::<::rxd::LoadError>::into)
                 })
             }
         }
@@ -1027,6 +1179,7 @@ fn stub(self_ty: &Type, state: &Type, principal: TokenStream) -> TokenStream {
             fn rxd_load<'rxd>(
                 &'rxd self,
                 _: &'rxd ::rxd::Load,
+                _: &'rxd ::rxd::Key,
             ) -> ::rxd::__private::BoxFuture<'rxd, ::core::result::Result<#state, ::rxd::LoadError>>
             {
                 ::core::unimplemented!("#[rxd::channel] failed")

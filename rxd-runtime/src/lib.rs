@@ -26,8 +26,8 @@ pub mod state;
 pub use app::{App, AppBuilder, Limits};
 pub use auth::{AuthError, Authenticator};
 pub use channel::{
-    ActionError, Channel, Connect, Ctx, Load, LoadError, Patch, PersistCreate, PersistDelete,
-    PersistSave, Reject, Write, WriteOp,
+    ActionError, At, Channel, Connect, Ctx, Load, LoadError, Offer, Patch, PersistCreate,
+    PersistDelete, PersistSave, Reject, Write, WriteOp,
 };
 pub use hub::{Batch, CommitError, Hub};
 pub use state::ts::{TsType, TypeScript};

@@ -842,7 +842,7 @@ async fn channel_expansion() {
             ("page", "number".to_owned())
         ]
     );
-    assert_eq!(descriptor.anchor_param, "board_id");
+    assert_eq!(descriptor.anchor_param, Some("board_id"));
     assert!(std::ptr::eq((descriptor.state)(), Board::layer()));
     assert_eq!(descriptor.doc.as_deref(), Some("Shows one board."));
 
@@ -851,10 +851,14 @@ async fn channel_expansion() {
     let connected = BoardChannel::rxd_connect(ctx, Principal { user_id: 9 }, route)
         .await
         .unwrap();
-    assert_eq!(connected.anchor, Key::Int(42));
+    assert_eq!(connected.anchor, Some(Key::Int(42)));
     assert_eq!(connected.channel.helper(), 42);
     let load = Load::new(Data::default());
-    let board = connected.channel.rxd_load(&load).await.unwrap();
+    let board = connected
+        .channel
+        .rxd_load(&load, &Key::Int(0))
+        .await
+        .unwrap();
     assert_eq!((board.id, board.owner.id, &*board.title), (42, 9, "page 3"));
 
     // A parameter that does not parse is "not found"; `connect`'s own
@@ -872,19 +876,19 @@ async fn channel_expansion() {
         .await
         .unwrap();
     assert!(matches!(
-        connected.channel.rxd_load(&load).await,
+        connected.channel.rxd_load(&load, &Key::Int(0)).await,
         Err(LoadError::Internal(e)) if e.to_string() == "boom"
     ));
 
     let descriptor = TagChannel::descriptor();
-    assert_eq!(descriptor.anchor_param, "slug");
+    assert_eq!(descriptor.anchor_param, Some("slug"));
     assert_eq!(descriptor.doc, None);
     let route = params(&[("slug", "urgent")]);
     let ctx = Connect::new(Data::default(), route.clone());
     let connected = TagChannel::rxd_connect(ctx, (), route).await.unwrap();
-    assert_eq!(connected.anchor, Key::from("urgent"));
+    assert_eq!(connected.anchor, Some(Key::from("urgent")));
     assert!(matches!(
-        connected.channel.rxd_load(&load).await,
+        connected.channel.rxd_load(&load, &Key::Int(0)).await,
         Err(LoadError::NotFound)
     ));
     let route = params(&[("slug", "boom")]);

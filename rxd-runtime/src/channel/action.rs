@@ -22,6 +22,8 @@ pub struct Ctx {
     runtime: Arc<RuntimeCell>,
     /// The connection's id in the hub's mailboxes, for groups.
     connection: u64,
+    /// A list channel's orders to its connection.
+    pub(super) list: Option<super::list::ListOrders>,
 }
 
 /// One connection's runtime state: the value, and whether the client has
@@ -63,7 +65,14 @@ impl Ctx {
             hub,
             runtime,
             connection,
+            list: None,
         }
+    }
+
+    /// The context of a list connection, whose list `orders` change.
+    pub(crate) fn with_list(mut self, orders: super::list::ListOrders) -> Ctx {
+        self.list = Some(orders);
+        self
     }
 
     /// Adds this connection to `group`: events sent to it with

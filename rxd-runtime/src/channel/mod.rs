@@ -6,6 +6,7 @@ mod action;
 mod consumer;
 mod context;
 mod error;
+mod list;
 pub mod write;
 
 pub(crate) use action::RuntimeCell;
@@ -15,6 +16,8 @@ pub use action::{
 pub use consumer::{consumer_event, ConsumerError, ConsumerOutcome};
 pub use context::{Connect, Data, Load, MissingData, RouteParams};
 pub use error::{LoadError, Reject};
+pub(crate) use list::ListOrder;
+pub use list::{At, Offer};
 pub use write::{
     Patch, PersistCreate, PersistDelete, PersistSave, Write, WriteDescriptor, WriteOp,
 };
@@ -52,8 +55,27 @@ pub trait Channel: Sized + Send + Sync + 'static {
         params: RouteParams,
     ) -> BoxFuture<'static, Result<Connected<Self>, Reject>>;
 
-    /// Runs the user's `load`: the anchor's state, cold from the database.
-    fn rxd_load<'a>(&'a self, ctx: &'a Load) -> BoxFuture<'a, Result<Self::State, LoadError>>;
+    /// Runs the user's `load`: the state of the anchor `anchor`, cold from
+    /// the database. (A channel of one anchor knows its key already.)
+    fn rxd_load<'a>(
+        &'a self,
+        ctx: &'a Load,
+        anchor: &'a Key,
+    ) -> BoxFuture<'a, Result<Self::State, LoadError>>;
+
+    /// A list channel's `anchors`: the keys of the anchors a new
+    /// connection shows, in order.
+    fn rxd_anchors<'a>(&'a self, ctx: &'a Load) -> BoxFuture<'a, Result<Vec<Key>, LoadError>> {
+        let _ = ctx;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// A list channel's `is_visible`, asked about an instance of its layer
+    /// that was saved and that the connection does not show.
+    fn rxd_is_visible(self: Arc<Self>, ctx: Ctx, offer: Offer) -> BoxFuture<'static, bool> {
+        let _ = (ctx, offer);
+        Box::pin(async { false })
+    }
 
     /// Starts the action `action` with JSON arguments: an error at once for
     /// an unknown action or bad arguments, else the call's future.
@@ -96,8 +118,9 @@ pub trait Channel: Sized + Send + Sync + 'static {
 pub struct Connected<C> {
     /// The user's channel value.
     pub channel: C,
-    /// The key of the anchor instance this connection shows.
-    pub anchor: Key,
+    /// The key of the anchor instance this connection shows; `None` for a
+    /// list channel, whose `anchors` names them.
+    pub anchor: Option<Key>,
 }
 
 /// What the router and codegen know of a channel.
@@ -109,10 +132,16 @@ pub struct ChannelDescriptor {
     pub route: &'static str,
     /// The route parameters in route order, with their types.
     pub params: Vec<RouteParam>,
-    /// The route parameter that is the anchor's key.
-    pub anchor_param: &'static str,
-    /// The anchor layer.
+    /// The route parameter that is the anchor's key; `None` for a list
+    /// channel.
+    pub anchor_param: Option<&'static str>,
+    /// The anchor layer (of each anchor, for a list channel).
     pub state: fn() -> &'static Layer,
+    /// `state = Vec<T>`: the channel shows a list of anchors.
+    pub list: bool,
+    /// A list channel with `is_visible`: saved instances of its layer are
+    /// offered to each connection.
+    pub auto_update: bool,
     /// The actions, in declaration order.
     pub actions: Vec<ActionDescriptor>,
     /// The runtime state's TypeScript type, when the channel declares one.

@@ -31,6 +31,20 @@ pub enum ServerMessage {
         /// The root instance.
         anchor: InstanceId,
     },
+    /// The end of a list channel's initial state.
+    ListReady {
+        /// The version the state is at.
+        v: u64,
+        /// The roots of the listed anchors, in order.
+        anchors: Vec<InstanceId>,
+    },
+    /// A list channel's list changed.
+    Anchors {
+        /// The roots of the listed anchors, in order.
+        anchors: Vec<InstanceId>,
+        /// The state of the anchors added.
+        instances: Vec<Map<String, Value>>,
+    },
     /// The start of the answer to a resume: the `instances` and `ready`
     /// that follow complete the state held instead of replacing it.
     Resume {
@@ -269,7 +283,10 @@ impl Client {
             if let ServerMessage::Closed { .. } = message {
                 return Ok(Some(message));
             }
-            let ready = matches!(message, ServerMessage::Ready { .. });
+            let ready = matches!(
+                message,
+                ServerMessage::Ready { .. } | ServerMessage::ListReady { .. }
+            );
             state.apply(&message)?;
             if ready {
                 return Ok(None);
@@ -301,10 +318,20 @@ fn parse_server_message(text: &str) -> Result<ServerMessage, ClientError> {
     let version = || value.get("v").and_then(Value::as_u64).ok_or_else(bad);
     Ok(match kind {
         "instances" => ServerMessage::Instances(objects("instances")?),
+        "ready" if value.get("anchors").is_some() => ServerMessage::ListReady {
+            v: version()?,
+            anchors: serde_json::from_value(value.get("anchors").cloned().ok_or_else(bad)?)
+                .map_err(|_| bad())?,
+        },
         "ready" => ServerMessage::Ready {
             v: version()?,
             anchor: serde_json::from_value(value.get("anchor").cloned().ok_or_else(bad)?)
                 .map_err(|_| bad())?,
+        },
+        "anchors" => ServerMessage::Anchors {
+            anchors: serde_json::from_value(value.get("anchors").cloned().ok_or_else(bad)?)
+                .map_err(|_| bad())?,
+            instances: objects("instances")?,
         },
         "resume" => ServerMessage::Resume {
             from: value.get("from").and_then(Value::as_u64).ok_or_else(bad)?,
@@ -343,6 +370,8 @@ pub struct ClientState {
     instances: HashMap<InstanceId, FlatInstance>,
     pending: Option<HashMap<InstanceId, FlatInstance>>,
     anchor: Option<InstanceId>,
+    /// A list channel's anchors, once its `ready` arrived.
+    list: Option<Vec<InstanceId>>,
     version: u64,
     deltas_applied: usize,
     /// The current initial state or resume: what it has carried so far.
@@ -374,6 +403,7 @@ impl ClientState {
             instances: HashMap::new(),
             pending: None,
             anchor: None,
+            list: None,
             version: 0,
             deltas_applied: 0,
             receiving: LoadStats::default(),
@@ -432,12 +462,36 @@ impl ClientState {
                 self.last_load = Some(std::mem::take(&mut self.receiving));
                 Ok(true)
             }
+            ServerMessage::ListReady { v, anchors } => {
+                if self.pending.is_none() {
+                    self.receiving = LoadStats::default();
+                }
+                self.instances = self.pending.take().unwrap_or_default();
+                self.list = Some(anchors.clone());
+                self.version = *v;
+                self.last_load = Some(std::mem::take(&mut self.receiving));
+                Ok(true)
+            }
+            ServerMessage::Anchors { anchors, instances } => {
+                for object in instances {
+                    let instance = self.parse(object)?;
+                    self.instances.insert(instance.id.clone(), instance);
+                }
+                self.list = Some(anchors.clone());
+                Ok(true)
+            }
             ServerMessage::Delta {
                 v,
                 instances,
                 deleted,
             } => {
-                if self.anchor.is_none() || *v <= self.version {
+                // A list's anchors each send their own delta of one event,
+                // under the same `v`: a list applies them all.
+                let stale = match &self.list {
+                    Some(_) => false,
+                    None => self.anchor.is_none() || *v <= self.version,
+                };
+                if stale {
                     return Ok(false);
                 }
                 for object in instances {
@@ -447,7 +501,7 @@ impl ClientState {
                 for id in deleted {
                     self.instances.remove(id);
                 }
-                self.version = *v;
+                self.version = self.version.max(*v);
                 self.deltas_applied += 1;
                 Ok(true)
             }
@@ -478,6 +532,25 @@ impl ClientState {
     /// The root's key, once `ready` arrived.
     pub fn anchor_key(&self) -> Option<&Key> {
         self.anchor.as_ref().map(|a| &a.key)
+    }
+
+    /// A list channel's anchors, in order, once `ready` arrived.
+    pub fn list(&self) -> Option<&[InstanceId]> {
+        self.list.as_deref()
+    }
+
+    /// A list channel's nested state: every listed anchor that is held,
+    /// in order. (Instances only an anchor removed from the list showed
+    /// stay in [`ClientState::instances`] until the next full state.)
+    pub fn rebuild_list<S: ContextState + DeserializeOwned>(&self) -> Result<Vec<S>, ClientError> {
+        let Some(list) = &self.list else {
+            return Ok(Vec::new());
+        };
+        debug_assert!(std::ptr::eq(S::layer(), self.root));
+        list.iter()
+            .filter(|id| self.instances.contains_key(id))
+            .map(|id| rebuild(&id.key, &self.instances).map_err(Into::into))
+            .collect()
     }
 
     /// The nested state, or `None` before `ready` or after the anchor was

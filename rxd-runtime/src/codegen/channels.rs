@@ -290,9 +290,11 @@ fn class(
         .as_ref()
         .map(|ty| format!(", {}", printer.ty(ty, 1)))
         .unwrap_or_default();
+    // A list channel's state is the array of its anchors.
+    let list = if channel.list { "[]" } else { "" };
     let _ = writeln!(
         out,
-        "export class {} extends ContextChannel<{}{runtime}> {{",
+        "export class {} extends ContextChannel<{}{list}{runtime}> {{",
         channel.name, writes.state
     );
     let _ = writeln!(
@@ -308,6 +310,9 @@ fn class(
         indent(2),
         string_literal(&anchor.type_name)
     );
+    if channel.list {
+        let _ = writeln!(out, "{}list: true,", indent(2));
+    }
     let _ = writeln!(out, "{}types: {{", indent(2));
     for layer in reachable(anchor).values() {
         let relations: Vec<String> = layer

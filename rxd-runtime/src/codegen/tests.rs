@@ -98,9 +98,11 @@ fn channel(
     ChannelDescriptor {
         name,
         route,
-        anchor_param: params.first().map_or("", |p| p.name),
+        anchor_param: params.first().map(|p| p.name),
         params,
         state,
+        list: false,
+        auto_update: false,
         actions: Vec::new(),
         runtime: None,
         writes: Vec::new(),
@@ -1076,4 +1078,22 @@ fn codegen_golden_types() {
         diff::unified(&committed, &out.text, "committed", "generated")
     );
     assert_eq!(out, declarations(&golden_types()).unwrap());
+}
+
+#[test]
+fn codegen_list_channels_hold_an_array_of_anchors() {
+    let mut c = channel("MyBoards", "/ws/my-boards", Vec::new(), board);
+    c.list = true;
+    let out = generate("lists", &[&c]).unwrap();
+    dump("lists", &out);
+    let channels = &out.channels;
+    assert!(
+        channels.contains("export class MyBoards extends ContextChannel<Board[]> {\n"),
+        "{channels}"
+    );
+    assert!(
+        channels.contains("    anchor: \"Board\",\n    list: true,\n"),
+        "{channels}"
+    );
+    assert!(channels.contains("  constructor(token: string, options?: ChannelOptions) {\n"));
 }

@@ -2,6 +2,7 @@
 //! deltas out and client messages in, until one side closes. The wire
 //! format is `docs/PROTOCOL.md`.
 
+mod anchors;
 mod close;
 mod consumers;
 pub(crate) mod frames;
@@ -20,16 +21,17 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use self::anchors::Anchors;
 use self::consumers::Consumers;
 use crate::app::AppInner;
 use crate::auth::{AuthError, Authenticated};
 use crate::channel::{
-    ActionError, BoxFuture, Channel, ChannelDescriptor, Connect, Ctx, Load, LoadError, Reject,
-    RouteParams, RuntimeCell,
+    ActionError, At, BoxFuture, Channel, ChannelDescriptor, Connect, Ctx, ListOrder, Load,
+    LoadError, Offer, Reject, RouteParams, RuntimeCell,
 };
-use crate::hub::{Inbox, Notice, Subscription};
+use crate::hub::{Inbox, Notice};
 use crate::metrics::{Metrics, Outcome};
-use crate::state::{ContextState, InstanceId};
+use crate::state::Key;
 
 type Sink = metered::MeteredSink;
 
@@ -176,15 +178,17 @@ async fn authenticate(
 }
 
 /// Runs the channel's `connect` (permission) and joins the groups it
-/// named, then subscribes to its anchor, loading it cold if no connection of
-/// this process shows it yet. Returns the principal too, for re-checks.
+/// named, then subscribes to its anchor (or, for a list channel, to each
+/// anchor its `anchors` names), loading it cold if no connection of this
+/// process shows it yet. Returns the principal too, for re-checks.
 async fn admit<C: Channel>(
     app: &AppInner,
     principal: Box<dyn std::any::Any + Send + Sync>,
     params: RouteParams,
     inbox: &Inbox,
     resume_from: Option<u64>,
-) -> Result<(Arc<C>, Subscription, C::Principal), Ending> {
+    anchors: &mut Anchors,
+) -> Result<(Arc<C>, C::Principal), Ending> {
     let principal = principal.downcast::<C::Principal>().map_err(|_| {
         tracing::error!("the authenticator's principal is not the channel's");
         Ending::new(Close::ServerError, "server misconfigured")
@@ -205,30 +209,36 @@ async fn admit<C: Channel>(
         app.hub.join_group(inbox.id, &group);
     }
 
-    let layer = <C::State as ContextState>::layer();
-    let anchor = InstanceId::new(layer.type_name.clone(), connected.anchor);
-    tracing::Span::current().record("anchor", tracing::field::display(&anchor));
     let channel = Arc::new(connected.channel);
-    let load = Load::new(app.data.clone());
-    let subscription = app
-        .hub
-        .subscribe(layer, anchor, resume_from, || {
-            async {
-                app.hub.inner.metrics.anchor_loads.inc();
-                let state = channel.rxd_load(&load).await?;
-                serde_json::to_value(&state).map_err(LoadError::from)
+    match connected.anchor {
+        Some(key) => {
+            anchors
+                .join(app, &*channel, key, resume_from, At::End)
+                .await
+                .map_err(anchors::load_failed)?;
+            if let Some(anchor) = anchors.ids().first() {
+                tracing::Span::current().record("anchor", tracing::field::display(anchor));
             }
-            .instrument(tracing::info_span!("rxd.load"))
-        })
-        .await
-        .map_err(|error| match error {
-            LoadError::NotFound => Ending::new(Close::NotFound, "not found"),
-            LoadError::Internal(error) => {
-                tracing::error!(%error, "load failed");
-                Ending::new(Close::ServerError, "load failed")
+        }
+        None => {
+            let load = Load::new(app.data.clone());
+            let keys = channel
+                .rxd_anchors(&load)
+                .await
+                .map_err(anchors::load_failed)?;
+            // A list never resumes: each anchor's history would need its
+            // own version, and a list is small enough to send whole.
+            for key in keys {
+                match anchors.join(app, &*channel, key, None, At::End).await {
+                    Ok(_) => {}
+                    // Deleted between `anchors` and its load: not shown.
+                    Err(LoadError::NotFound) => {}
+                    Err(error) => return Err(anchors::load_failed(error)),
+                }
             }
-        })?;
-    Ok((channel, subscription, *principal))
+        }
+    }
+    Ok((channel, *principal))
 }
 
 /// The connection from the first byte to the end. `Ok` means the client
@@ -250,12 +260,23 @@ async fn run<C: Channel>(
     // remembered before the check.
     let mut inbox = app.hub.open_inbox(authenticated.identity.clone());
     let _slots = gate::admit(app, &authenticated.identity, inbox.id).await?;
-    let (channel, mut subscription, principal) = admit::<C>(
+    let descriptor = C::descriptor();
+    let limits = &app.limits;
+    let mut anchors = Anchors::new(limits.max_pending_frames, descriptor.list);
+    // Registered before `anchors` runs, so that an instance created while
+    // the list loads is offered (and skipped if the list shows it).
+    let mut watch = descriptor.auto_update.then(|| {
+        let layer = <C::State as crate::state::ContextState>::layer();
+        app.hub
+            .watch(layer.type_name.clone(), anchors.signals().clone())
+    });
+    let (channel, principal) = admit::<C>(
         app,
         authenticated.principal,
         params.clone(),
         &inbox,
         resume_from,
+        &mut anchors,
     )
     .instrument(tracing::info_span!(
         "rxd.admit",
@@ -263,8 +284,8 @@ async fn run<C: Channel>(
     ))
     .await?;
 
-    for frame in subscription.snapshot.iter() {
-        feed(sink, frame.clone()).await?;
+    for frame in anchors.initial_frames(limits.initial_frame_bytes) {
+        feed(sink, frame).await?;
     }
     let runtime = Arc::new(RuntimeCell::new(C::Runtime::default()));
     if has_runtime {
@@ -272,12 +293,18 @@ async fn run<C: Channel>(
     }
     flush(sink).await?;
 
-    let ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone(), inbox.id);
-    let declared_writes = C::descriptor().writes;
+    let (list_orders, mut list_changes) = tokio::sync::mpsc::unbounded_channel();
+    let mut ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone(), inbox.id);
+    if descriptor.list {
+        ctx = ctx.with_list(list_orders);
+    }
+    let declared_writes = descriptor.writes;
     // Running calls; dropping the set when the connection ends cancels them.
     let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
-    let limits = &app.limits;
+    // Running `is_visible` checks of offered instances.
+    let mut visibility: JoinSet<Option<Key>> = JoinSet::new();
     let mut consumers = Consumers::new(channel.clone(), ctx.clone(), limits.max_pending_frames);
+    let signals = anchors.signals().clone();
     let mut shutdown = app.shutting_down.subscribe();
     // Set once the app shuts down: no new calls; close when the running
     // ones are done or the deadline passes.
@@ -290,12 +317,17 @@ async fn run<C: Channel>(
     let mut last_heard = tokio::time::Instant::now();
     loop {
         if drain_deadline.is_some() && calls.is_empty() {
-            return Err(going_away(sink, &mut subscription).await);
+            return Err(going_away(sink, &mut anchors).await);
         }
         tokio::select! {
             biased;
-            _ = subscription.overflow.notified() => {
+            _ = signals.overflow.notified() => {
                 return Err(Ending::new(Close::TooSlow, "too many frames pending"));
+            }
+            _ = signals.dropped.notified() => {
+                // A resync: what is queued is true, then the client reloads.
+                let _ = going_away(sink, &mut anchors).await;
+                return Err(Ending::new(Close::GoingAway, "anchor closed"));
             }
             _ = inbox.overflow.notified() => {
                 return Err(Ending::new(Close::TooSlow, "too many events pending"));
@@ -310,18 +342,31 @@ async fn run<C: Channel>(
             }
             _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
                 // Actions still running are cancelled with the connection.
-                return Err(going_away(sink, &mut subscription).await);
+                return Err(going_away(sink, &mut anchors).await);
             }
-            frame = subscription.frames.recv() => {
-                let Some(frame) = frame else {
-                    return Err(Ending::new(Close::GoingAway, "anchor closed"));
-                };
+            Some(frame) = anchors.frames.recv() => {
                 feed(sink, frame).await?;
                 // Coalesce whatever else is queued into one write.
-                while let Ok(frame) = subscription.frames.try_recv() {
+                while let Ok(frame) = anchors.frames.try_recv() {
                     feed(sink, frame).await?;
                 }
                 flush(sink).await?;
+            }
+            Some(order) = list_changes.recv() => {
+                change_list(app, &*channel, &mut anchors, sink, order).await?;
+            }
+            Some(offer) = recv_offer(&mut watch) => {
+                if !anchors.shows(offer.key()) {
+                    let key = offer.key().clone();
+                    let check = channel.clone().rxd_is_visible(ctx.clone(), offer);
+                    visibility.spawn(async move { check.await.then_some(key) });
+                }
+            }
+            Some(visible) = visibility.join_next(), if !visibility.is_empty() => {
+                // A check that panicked shows nothing; the panic is logged.
+                if let Ok(Some(key)) = visible {
+                    change_list(app, &*channel, &mut anchors, sink, ListOrder::Add(key, At::End)).await?;
+                }
             }
             Some(done) = calls.join_next(), if !calls.is_empty() => {
                 // Only a cancelled task fails to join, and none is cancelled
@@ -330,8 +375,12 @@ async fn run<C: Channel>(
                 // The deltas an action's batch caused were queued before it
                 // returned, and so were its runtime changes: both go out
                 // before its reply.
-                while let Ok(frame) = subscription.frames.try_recv() {
+                while let Ok(frame) = anchors.frames.try_recv() {
                     feed(sink, frame).await?;
+                }
+                // So are its list changes.
+                while let Ok(order) = list_changes.try_recv() {
+                    change_list(app, &*channel, &mut anchors, sink, order).await?;
                 }
                 if has_runtime && runtime_changed(&runtime) {
                     feed(sink, frames::runtime(&runtime.json())).await?;
@@ -393,7 +442,7 @@ async fn run<C: Channel>(
                         }
                     }
                     Incoming::Write { id, object } => {
-                        match writes::check(&declared_writes, &app.hub, subscription.anchor(), object) {
+                        match writes::check(&declared_writes, &app.hub, anchors.ids(), object) {
                             Err(error) => refused(&app.hub.inner.metrics, id, error),
                             Ok(write) => {
                                 let call = channel.clone().rxd_write(ctx.clone(), write);
@@ -455,6 +504,43 @@ async fn run_call(
     (id, result)
 }
 
+/// The next offer of an auto-updating list; never, for other channels.
+async fn recv_offer(watch: &mut Option<crate::hub::Watch>) -> Option<Offer> {
+    match watch {
+        Some(watch) => watch.offers.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Carries out a change to a list connection's anchors and tells the
+/// client. An anchor that cannot be loaded is not added, and the client
+/// gets an `error` message saying so; the connection goes on.
+async fn change_list<C: Channel>(
+    app: &AppInner,
+    channel: &C,
+    anchors: &mut Anchors,
+    sink: &mut Sink,
+    order: ListOrder,
+) -> Result<(), Ending> {
+    let frame = match order {
+        ListOrder::Add(key, at) => match anchors.join(app, channel, key.clone(), None, at).await {
+            Ok(Some(_)) => anchors.added_frame(&key),
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                let message = format!("anchor {key} could not be added: {error}");
+                tracing::warn!(%key, %error, "list: anchor not added");
+                frames::error("anchor_not_added", &message)
+            }
+        },
+        ListOrder::Remove(key) => match anchors.remove(&key) {
+            Some(frame) => frame,
+            None => return Ok(()),
+        },
+    };
+    feed(sink, frame).await?;
+    flush(sink).await
+}
+
 /// Resolves once the app shuts down. (The `watch::Ref` that `wait_for`
 /// returns must not live in the connection's future: it is not `Send`.)
 async fn shut_down(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
@@ -466,9 +552,9 @@ async fn shut_down(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
 
 /// Sends what is queued for the connection (no committed change is lost to
 /// a shutdown), then says why it ends.
-async fn going_away(sink: &mut Sink, subscription: &mut Subscription) -> Ending {
+async fn going_away(sink: &mut Sink, anchors: &mut Anchors) -> Ending {
     let ending = Ending::new(Close::GoingAway, "server shutting down");
-    while let Ok(frame) = subscription.frames.try_recv() {
+    while let Ok(frame) = anchors.frames.try_recv() {
         if feed(sink, frame).await.is_err() {
             return ending;
         }

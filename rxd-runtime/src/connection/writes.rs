@@ -22,7 +22,7 @@ fn bad_write(message: &str) -> ActionError {
 pub(crate) fn check(
     declared: &[WriteDescriptor],
     hub: &Hub,
-    anchor: &InstanceId,
+    anchors: &[InstanceId],
     mut object: Map<String, Value>,
 ) -> Result<Write, ActionError> {
     let op = match object.get("op").and_then(Value::as_str) {
@@ -47,7 +47,15 @@ pub(crate) fn check(
         .map(|(layer, _)| layer)
         .ok_or_else(forbidden)?;
 
-    // 2. The target belongs to this connection's anchor.
+    // 2. The target belongs to this connection's anchor (one of them, on a
+    // list channel).
+    let inside = |id: &InstanceId| -> Result<(), ActionError> {
+        anchors
+            .iter()
+            .find_map(|anchor| hub.instance_in(anchor, id))
+            .map(drop)
+            .ok_or_else(forbidden)
+    };
     let read_key = |field: &str| -> Result<Key, ActionError> {
         object
             .get(field)
@@ -58,7 +66,7 @@ pub(crate) fn check(
         WriteOp::Save | WriteOp::Delete => {
             let key = read_key("key")?;
             let id = InstanceId::new(layer.type_name.clone(), key.clone());
-            hub.instance_in(anchor, &id).ok_or_else(forbidden)?;
+            inside(&id)?;
             (Some(key), None)
         }
         WriteOp::Create => {
@@ -66,7 +74,7 @@ pub(crate) fn check(
             // `App::try_build` refused a creatable layer without a parent link.
             let link = layer.parent.as_ref().ok_or_else(forbidden)?;
             let id = InstanceId::new((link.parent)().type_name.clone(), parent.clone());
-            hub.instance_in(anchor, &id).ok_or_else(forbidden)?;
+            inside(&id)?;
             (None, Some(parent))
         }
     };
@@ -86,7 +94,7 @@ pub(crate) fn check(
                 let parent_key =
                     Key::from_json(value).ok_or_else(|| bad_field(&link.field, "not a key"))?;
                 let id = InstanceId::new((link.parent)().type_name.clone(), parent_key);
-                hub.instance_in(anchor, &id).ok_or_else(forbidden)?;
+                inside(&id)?;
             }
             (WriteOp::Create, Some(_)) => {
                 return Err(bad_field(

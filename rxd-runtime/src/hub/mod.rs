@@ -15,6 +15,7 @@ mod history;
 mod layers;
 mod lookup;
 mod revoke;
+mod watch;
 
 pub use batch::{Batch, CommitError};
 pub use control::SendError;
@@ -24,6 +25,7 @@ pub use layers::LayerNameCollision;
 pub(crate) use revoke::Order;
 
 pub(crate) use layers::LayerRegistry;
+pub(crate) use watch::Watch;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -72,6 +74,8 @@ struct HubState {
     /// How many times the broker made this hub resync: a cold load that
     /// spans one may have missed events, and fails.
     resyncs: u64,
+    /// List connections with auto-update, by the layer type they show.
+    watchers: HashMap<Arc<str>, Vec<watch::Watcher>>,
 }
 
 struct HotAnchor {
@@ -88,8 +92,59 @@ struct HotAnchor {
 
 struct Subscriber {
     id: u64,
+    feed: Feed,
+}
+
+/// Where the hub queues one connection's frames, whatever the number of
+/// anchors it shows (a list channel shows many): one queue, so that the
+/// connection's writes stay in the order the hub applied events.
+#[derive(Clone)]
+pub(crate) struct Feed {
     frames: mpsc::Sender<Frame>,
-    overflow: Arc<Notify>,
+    signals: Arc<FeedSignals>,
+    /// A list connection's feed: its subscriptions carry their instances,
+    /// not encoded frames, since the connection sends them with its list.
+    list: bool,
+}
+
+/// What a connection's [`Feed`] tells it besides frames.
+#[derive(Default)]
+pub(crate) struct FeedSignals {
+    /// The connection fell more than `max_pending_frames` behind and was
+    /// dropped from its anchors.
+    pub(crate) overflow: Notify,
+    /// A resync dropped an anchor it showed: it must reload.
+    pub(crate) dropped: Notify,
+}
+
+impl Feed {
+    /// A connection's queue: the feed the hub writes to, and its receiver.
+    pub(crate) fn new(capacity: usize, list: bool) -> (Feed, mpsc::Receiver<Frame>) {
+        let (frames, rx) = mpsc::channel(capacity.max(1));
+        let feed = Feed {
+            frames,
+            signals: Arc::default(),
+            list,
+        };
+        (feed, rx)
+    }
+
+    pub(crate) fn signals(&self) -> &Arc<FeedSignals> {
+        &self.signals
+    }
+
+    /// Queues a frame; `false` when the connection is gone or too far
+    /// behind (and then told so).
+    fn offer(&self, frame: Frame) -> bool {
+        match self.frames.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.signals.overflow.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
 }
 
 /// A connection's place on a hot anchor. Dropping it unsubscribes.
@@ -97,13 +152,13 @@ pub(crate) struct Subscription {
     hub: Hub,
     id: u64,
     anchor: InstanceId,
-    /// The initial state: `instances` frames and `ready`.
+    /// The initial state: `instances` frames and `ready`. Deltas after it
+    /// go to the connection's [`Feed`], in order. Empty on a list feed.
     pub(crate) snapshot: Arc<[Frame]>,
-    /// Deltas after the snapshot, in order.
-    pub(crate) frames: mpsc::Receiver<Frame>,
-    /// Notified when the connection fell more than `max_pending_frames`
-    /// behind and was dropped from the anchor.
-    pub(crate) overflow: Arc<Notify>,
+    /// On a list feed, the anchor's instances, root first.
+    pub(crate) instances: Vec<Arc<crate::state::FlatInstance>>,
+    /// The version the initial state is at.
+    pub(crate) version: u64,
 }
 
 impl Drop for Subscription {
@@ -206,6 +261,9 @@ impl Hub {
         state.index.clear();
         let dropped = std::mem::take(&mut state.anchors);
         drop(state);
+        for subscriber in dropped.values().flat_map(|hot| &hot.subscribers) {
+            subscriber.feed.signals.dropped.notify_one();
+        }
         if !dropped.is_empty() {
             tracing::warn!(anchors = dropped.len(), "hub: resync; hot anchors dropped");
         }
@@ -272,16 +330,9 @@ impl Hub {
                 .entry(content)
                 .or_insert_with(|| frames::delta(event.version, &change.changed, &change.removed))
                 .clone();
-            hot.subscribers
-                .retain(|s| match s.frames.try_send(frame.clone()) {
-                    Ok(()) => true,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        s.overflow.notify_one();
-                        false
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
-                });
+            hot.subscribers.retain(|s| s.feed.offer(frame.clone()));
         }
+        self.offer_to_watchers(state, &event);
     }
 
     /// Subscribes to the hot anchor `anchor`, or loads it cold with `load`
@@ -293,6 +344,7 @@ impl Hub {
         layer: &'static Layer,
         anchor: InstanceId,
         resume_from: Option<u64>,
+        feed: &Feed,
         load: F,
     ) -> Result<Subscription, LoadError>
     where
@@ -320,7 +372,7 @@ impl Hub {
                     // applied; fetch it once more, then settle for a full
                     // state.
                     let resume = resume_from.map(|from| (from, history.as_ref(), fetches >= 2));
-                    if let Some(subscription) = self.join(&mut state, &anchor, resume) {
+                    if let Some(subscription) = self.join(&mut state, &anchor, resume, feed) {
                         return Ok(subscription);
                     }
                     true
@@ -440,6 +492,7 @@ impl Hub {
         state: &mut HubState,
         anchor: &InstanceId,
         resume: Option<(u64, Option<&History>, bool)>,
+        feed: &Feed,
     ) -> Option<Subscription> {
         let applied = state.applied;
         state.next_id += 1;
@@ -463,8 +516,13 @@ impl Hub {
             ),
             None => history::Plan::Full,
         };
+        let mut instances = Vec::new();
         let snapshot: Arc<[Frame]> = match plan {
             history::Plan::NeedHistory => return None,
+            history::Plan::Full if feed.list => {
+                instances = hot.state.ordered(layers);
+                Arc::new([])
+            }
             history::Plan::Missed {
                 changed,
                 deleted,
@@ -510,20 +568,17 @@ impl Hub {
                 }
             }
         };
-        let (tx, rx) = mpsc::channel(limits.max_pending_frames.max(1));
-        let overflow = Arc::new(Notify::new());
         hot.subscribers.push(Subscriber {
             id,
-            frames: tx,
-            overflow: overflow.clone(),
+            feed: feed.clone(),
         });
         Some(Subscription {
             hub: self.clone(),
             id,
             anchor: anchor.clone(),
             snapshot,
-            frames: rx,
-            overflow,
+            instances,
+            version: applied,
         })
     }
 
