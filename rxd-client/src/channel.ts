@@ -1,4 +1,4 @@
-// A channel view: the store of one anchor's state, kept in sync over a lazily opened socket.
+// A channel view: the store of one anchor's state (or a list of anchors'), kept in sync over a lazily opened socket.
 import { ActionError, CallTracker } from "./actions";
 import { Connection } from "./connection";
 import type { ServerMessage, WriteRequest } from "./protocol";
@@ -54,7 +54,7 @@ export class ContextChannel<S, R = null> {
       },
       {
         authMessage: () => {
-          const lastVersion = this.store.version;
+          const lastVersion = this.store.resumeVersion;
           return lastVersion === null
             ? { type: "auth", token: this.token }
             : { type: "auth", token: this.token, last_version: lastVersion };
@@ -201,10 +201,16 @@ export class ContextChannel<S, R = null> {
         this.store.receiveInstances(message.instances);
         return;
       case "ready":
-        this.store.completeSnapshot(message.v, message.anchor);
+        // A `ready` of the other kind (a list for a single-anchor model, or back) does not fit; ignore it.
+        if (!this.store.completeSnapshot(message.v, "anchors" in message ? message.anchors : message.anchor)) return;
         this.connection.markReady();
         this.update({ state: this.store.state, connected: true, error: null }, true);
         this.calls.flush(this.sendMessage);
+        return;
+      case "anchors":
+        if (this.store.applyAnchors(message.anchors, message.instances)) {
+          this.update({ state: this.store.state }, true);
+        }
         return;
       case "delta":
         if (this.store.applyDelta(message.v, message.instances, message.deleted)) {

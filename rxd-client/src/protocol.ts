@@ -4,6 +4,10 @@ import type { FlatInstance, InstanceRef, Key, ServerError, SystemLevel } from ".
 export type ServerMessage =
   | { readonly type: "instances"; readonly instances: readonly FlatInstance[] }
   | { readonly type: "ready"; readonly v: number; readonly anchor: InstanceRef }
+  /** The `ready` of a list channel: its anchors in order, possibly none. */
+  | { readonly type: "ready"; readonly v: number; readonly anchors: readonly InstanceRef[] }
+  /** A list channel's list changed: the complete new list, and the full state of the anchors added. */
+  | { readonly type: "anchors"; readonly anchors: readonly InstanceRef[]; readonly instances: readonly FlatInstance[] }
   | { readonly type: "resume"; readonly from: number; readonly deleted: readonly InstanceRef[] }
   | {
       readonly type: "delta";
@@ -33,7 +37,7 @@ export type ClientMessage =
 /** A parsed JSON object whose fields are not checked yet; every field is optional and unknown. */
 type Unchecked<Field extends string> = Partial<Readonly<Record<Field, unknown>>>;
 type UncheckedMessage = Unchecked<
-  "type" | "v" | "from" | "instances" | "anchor" | "deleted" | "code" | "message" | "details" | "id" | "result" | "error" | "state" | "level"
+  "type" | "v" | "from" | "instances" | "anchor" | "anchors" | "deleted" | "code" | "message" | "details" | "id" | "result" | "error" | "state" | "level"
 >;
 type UncheckedInstance = Unchecked<"_type" | "_v" | "key">;
 
@@ -60,6 +64,21 @@ function toInstanceRef(value: unknown): InstanceRef | null {
   const fields: UncheckedInstance = value;
   if (typeof fields._type !== "string" || !isKey(fields.key)) return null;
   return { _type: fields._type, key: fields.key };
+}
+
+/**
+ * An ordered list of anchors, all or nothing: dropping a malformed entry would silently
+ * shorten the list the state is built from, so one bad entry rejects the message.
+ */
+function toInstanceRefs(value: unknown): InstanceRef[] | null {
+  if (!Array.isArray(value)) return null;
+  const refs: InstanceRef[] = [];
+  for (const entry of value) {
+    const ref = toInstanceRef(entry);
+    if (ref === null) return null;
+    refs.push(ref);
+  }
+  return refs;
 }
 
 /** Keeps the well-formed entries of a list; a malformed entry must not poison the rest. */
@@ -104,9 +123,19 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
     case "instances":
       return { type: "instances", instances: validEntries(message.instances, asFlatInstance) };
     case "ready": {
+      if (typeof message.v !== "number") return null;
+      // Exactly one of `anchor` (a single-anchor channel) and `anchors` (a list channel).
+      if ("anchors" in message) {
+        const anchors = "anchor" in message ? null : toInstanceRefs(message.anchors);
+        return anchors === null ? null : { type: "ready", v: message.v, anchors };
+      }
       const anchor = toInstanceRef(message.anchor);
-      if (typeof message.v !== "number" || anchor === null) return null;
-      return { type: "ready", v: message.v, anchor };
+      return anchor === null ? null : { type: "ready", v: message.v, anchor };
+    }
+    case "anchors": {
+      const anchors = toInstanceRefs(message.anchors);
+      if (anchors === null) return null;
+      return { type: "anchors", anchors, instances: validEntries(message.instances, asFlatInstance) };
     }
     case "resume":
       if (typeof message.from !== "number") return null;

@@ -6,6 +6,10 @@
 // their ancestors only. Everything else keeps its identity, so React re-renders
 // exactly the components whose data changed, and rebuild cost is proportional to
 // what changed rather than to the size of the state.
+//
+// A list channel (`model.list`) has an ordered list of anchors instead of one: its
+// state is the array of their nested objects, and since anchors come and go, the
+// store drops the instances that no listed anchor reaches any more.
 import { isKey, type WriteRequest } from "./protocol";
 import type { ChannelModel, FlatInstance, InstanceRef, Key, RelationModel, TypeModel } from "./types";
 import { WriteOverlay } from "./writes";
@@ -36,7 +40,9 @@ export class StateStore<S> {
   private readonly nestedCache = new Map<InstanceId, NestedObject>();
   /** The instances of a snapshot in progress (between the first `instances` and `ready`). */
   private pendingSnapshot: Map<InstanceId, FlatInstance> | null = null;
-  private anchorId: InstanceId | null = null;
+  /** The roots of `state`, in order: one for a single-anchor channel; null before the first `ready`. */
+  private anchorIds: InstanceId[] | null = null;
+  private readonly list: boolean;
   private appliedVersion: number | null = null;
   private currentState: S | null = null;
   /** Pending optimistic writes, laid over `instances` when nested objects are built. */
@@ -47,6 +53,7 @@ export class StateStore<S> {
 
   constructor(model: ChannelModel) {
     this.model = model;
+    this.list = model.list === true;
     this.overlay = new WriteOverlay(model);
   }
 
@@ -72,14 +79,27 @@ export class StateStore<S> {
     this.rebuildState();
   }
 
-  /** The nested state built from the anchor, or null before the first `ready` or after the anchor was deleted. */
+  /**
+   * The nested state built from the anchor, or null before the first `ready` or after the
+   * anchor was deleted. For a list channel, the array of the listed anchors' nested objects
+   * in list order, skipping anchors whose instance is absent; a new array only when one of
+   * its elements changed.
+   */
   get state(): S | null {
     return this.currentState;
   }
 
-  /** The `v` of the last applied `ready` or `delta`. */
+  /** The `v` of the last applied `ready` or `delta` (for a list channel, the highest `v` seen since `ready`). */
   get version(): number | null {
     return this.appliedVersion;
+  }
+
+  /**
+   * The `last_version` to resume from after a reconnect, or null to ask for the full state.
+   * A list channel never resumes: the server's resume covers one anchor's history.
+   */
+  get resumeVersion(): number | null {
+    return this.list ? null : this.appliedVersion;
   }
 
   /** Sizes of the internal maps, for tests and debugging: each is bounded by the instances held. */
@@ -121,8 +141,13 @@ export class StateStore<S> {
    * A `ready` message: the collected snapshot replaces everything held so far.
    * Instances that are equal to the ones held keep their nested objects, so a
    * resync after a reconnect re-renders only what changed while offline.
+   * `anchor` is one ref for a single-anchor channel and the ordered list for a list
+   * channel; the other kind does not fit the model, and the message is ignored
+   * (returns false).
    */
-  completeSnapshot(version: number, anchor: InstanceRef): void {
+  completeSnapshot(version: number, anchor: InstanceRef | readonly InstanceRef[]): boolean {
+    const anchors = "_type" in anchor ? [anchor] : anchor;
+    if ("_type" in anchor === this.list) return false;
     const next = this.pendingSnapshot ?? new Map<InstanceId, FlatInstance>();
     this.pendingSnapshot = null;
 
@@ -144,19 +169,55 @@ export class StateStore<S> {
     this.instances = next;
 
     this.invalidate(touched);
-    this.anchorId = instanceId(anchor._type, anchor.key);
+    this.anchorIds = anchors.map((ref) => instanceId(ref._type, ref.key));
     this.appliedVersion = version;
     this.rebuildState();
+    return true;
   }
 
   /**
    * A `delta` message. Returns false when it was ignored: it is not newer than
    * the last applied version, or it arrived while a snapshot is incomplete.
+   *
+   * A list channel applies every delta after `ready`, whatever its `v`: the frames for
+   * the different anchors of one event share a `v`, and those of different anchors
+   * interleave. There a deleted instance that a held instance still lists stays (another
+   * anchor may show it; its parent's own update comes in this frame or a later one), and
+   * whatever no listed anchor reaches any more is dropped.
    */
   applyDelta(version: number, instances: readonly FlatInstance[], deleted: readonly InstanceRef[]): boolean {
-    if (this.pendingSnapshot !== null || this.appliedVersion === null || version <= this.appliedVersion) {
-      return false;
+    if (this.pendingSnapshot !== null || this.appliedVersion === null) return false;
+    if (!this.list && version <= this.appliedVersion) return false;
+    const touched: InstanceId[] = [];
+    // Whether something may have become unreachable: a deletion, or a relation that lost a child.
+    let unlinked = deleted.length > 0;
+    for (const instance of instances) {
+      const id = this.idOf(instance);
+      if (id === null) continue;
+      const previous = this.instances.get(id);
+      if (this.list && previous !== undefined && !unlinked) unlinked = this.dropsChild(previous, instance);
+      this.putInstance(id, instance);
+      touched.push(id);
     }
+    for (const ref of deleted) {
+      const id = instanceId(ref._type, ref.key);
+      if (this.list && this.parentsByChild.has(id)) continue;
+      if (this.removeInstance(id)) touched.push(id);
+    }
+    if (this.list && unlinked) touched.push(...this.collectUnreachable());
+    this.invalidate(touched);
+    this.appliedVersion = Math.max(version, this.appliedVersion);
+    this.rebuildState();
+    return true;
+  }
+
+  /**
+   * An `anchors` message of a list channel: the complete new list, with the full state of
+   * the anchors it adds. Returns false when it was ignored: the channel is not a list, or
+   * no snapshot is complete (the one in progress brings the list with its `ready`).
+   */
+  applyAnchors(anchors: readonly InstanceRef[], instances: readonly FlatInstance[]): boolean {
+    if (!this.list || this.pendingSnapshot !== null || this.anchorIds === null) return false;
     const touched: InstanceId[] = [];
     for (const instance of instances) {
       const id = this.idOf(instance);
@@ -164,12 +225,9 @@ export class StateStore<S> {
       this.putInstance(id, instance);
       touched.push(id);
     }
-    for (const ref of deleted) {
-      const id = instanceId(ref._type, ref.key);
-      if (this.removeInstance(id)) touched.push(id);
-    }
+    this.anchorIds = anchors.map((ref) => instanceId(ref._type, ref.key));
+    touched.push(...this.collectUnreachable());
     this.invalidate(touched);
-    this.appliedVersion = version;
     this.rebuildState();
     return true;
   }
@@ -200,6 +258,34 @@ export class StateStore<S> {
       }
       parents.add(id);
     }
+  }
+
+  /** Whether `next` no longer lists a child that `previous` listed, which may leave that child unreachable. */
+  private dropsChild(previous: FlatInstance, next: FlatInstance): boolean {
+    const kept = new Set(this.childIds(next));
+    for (const childId of this.childIds(previous)) {
+      if (!kept.has(childId)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Forgets the instances that no listed anchor reaches through relations (the server's
+   * instances, not the pending writes); returns them. Their parents are unreachable too
+   * and go with them, so no edge to them stays in the reverse index.
+   */
+  private collectUnreachable(): InstanceId[] {
+    const reached = new Set<InstanceId>();
+    const queue = [...(this.anchorIds ?? [])];
+    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+      if (reached.has(id)) continue; // also guards against cycles in the data
+      reached.add(id);
+      const instance = this.instances.get(id);
+      if (instance !== undefined) queue.push(...this.childIds(instance));
+    }
+    const unreachable = [...this.instances.keys()].filter((id) => !reached.has(id));
+    for (const id of unreachable) this.removeInstance(id);
+    return unreachable;
   }
 
   /**
@@ -246,7 +332,22 @@ export class StateStore<S> {
   }
 
   private rebuildState(): void {
-    this.currentState = this.anchorId === null ? null : (this.build(this.anchorId, new Set()) as S | null);
+    const anchorIds = this.anchorIds;
+    if (anchorIds === null) {
+      this.currentState = null;
+    } else if (!this.list) {
+      this.currentState = anchorIds[0] === undefined ? null : (this.build(anchorIds[0], new Set()) as S | null);
+    } else {
+      const roots: NestedObject[] = [];
+      for (const id of anchorIds) {
+        const root = this.build(id, new Set());
+        if (root !== null) roots.push(root); // an anchor without its instance is skipped
+      }
+      // The array keeps its identity while every element does (useSyncExternalStore compares it).
+      const held = this.currentState as readonly NestedObject[] | null;
+      const same = held?.length === roots.length && roots.every((root, index) => root === held[index]);
+      if (!same) this.currentState = Object.freeze(roots) as S;
+    }
   }
 
   /**

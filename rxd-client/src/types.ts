@@ -11,7 +11,7 @@ export interface FlatInstance {
   readonly [field: string]: unknown;
 }
 
-/** Names one instance: `{"_type": "Card", "key": 9}` in `ready.anchor` and `delta.deleted`. */
+/** Names one instance: `{"_type": "Card", "key": 9}` in `ready.anchor`, `anchors` lists and `delta.deleted`. */
 export interface InstanceRef {
   readonly _type: string;
   readonly key: Key;
@@ -43,8 +43,14 @@ export interface WriteModel {
 
 /** The model of one channel's state tree, emitted by `cargo xtask makefrontend`. */
 export interface ChannelModel {
-  /** The `_type` of the root instance. */
+  /** The `_type` of the root instance (of every listed root, for a list channel). */
   readonly anchor: string;
+  /**
+   * True for a list channel: the state is an array of anchors (`Task[]`) rather than one,
+   * in the order the server lists them (`ready.anchors`, then `anchors` messages). Absent
+   * or false for a single-anchor channel.
+   */
+  readonly list?: boolean;
   readonly types: Readonly<Record<string, TypeModel>>;
   /** The types the browser may write, by `_type`; absent when the channel declares no writes. */
   readonly writes?: Readonly<Record<string, WriteModel>>;
