@@ -212,3 +212,39 @@ impl BoardChannel {
         }
     }
 }
+
+/// The state of [`MyBoardsChannel`]'s connections.
+pub struct MyBoardsChannel {
+    user_id: i64,
+    db: Db,
+}
+
+/// The boards a user may see, live: the board picker. Each board is its own
+/// anchor, shared with the board page's channel; a board created with the
+/// user as its owner joins the list by itself.
+#[rxd::channel(state = Vec<Board>, route = "/ws/my-boards")]
+impl MyBoardsChannel {
+    async fn connect(ctx: &Connect, user: User) -> Result<Self, Reject> {
+        Ok(MyBoardsChannel {
+            user_id: user.id,
+            db: ctx.data::<Db>()?.clone(),
+        })
+    }
+
+    async fn anchors(&self, _ctx: &Load) -> Result<Vec<i64>, LoadError> {
+        let boards = db::boards_of(&self.db, self.user_id).await?;
+        Ok(boards.into_iter().map(|(id, _)| id).collect())
+    }
+
+    async fn load(&self, _ctx: &Load, board_id: i64) -> Result<Board, LoadError> {
+        db::load_board(&self.db, board_id)
+            .await?
+            .ok_or(LoadError::NotFound)
+    }
+
+    /// A new board is shown to its owner. (Membership changes would add
+    /// the board with `ctx.add_anchor` from a consumer.)
+    async fn is_visible(&self, _ctx: &Ctx, offer: &rxd::Offer) -> bool {
+        offer.field::<i64>("owner") == Some(self.user_id)
+    }
+}

@@ -14,7 +14,7 @@ use std::path::Path;
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 
-pub use channel::{BoardChannel, TokenAuth};
+pub use channel::{BoardChannel, MyBoardsChannel, TokenAuth};
 pub use db::Db;
 
 /// The rxd app's registry: one channel per board, tokens from the
@@ -24,6 +24,7 @@ pub fn app_builder(db: Db) -> rxd::AppBuilder<state::User> {
         .auth(TokenAuth::new(db.clone()))
         .data(db)
         .channel::<BoardChannel>()
+        .channel::<MyBoardsChannel>()
 }
 
 /// The rxd app with the defaults: in-memory broker, default limits.

@@ -233,6 +233,17 @@ describe("board 1, open as Ada and as Grace", () => {
     await Promise.all([ada, grace].map((page) => page.evaluate(() => (window.__noReload = true))));
   });
 
+  test("the board picker is a list channel: each user's boards, over its own socket", async () => {
+    const options = (page) =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('[data-testid="board-picker"] option')]
+          .filter((option) => option.value !== "")
+          .map((option) => option.textContent),
+      );
+    await eventually(() => options(ada), ["Launch", "Research"], "Ada's picker");
+    await eventually(() => options(grace), ["Launch"], "Grace's picker");
+  });
+
   test("a renamed card shows up in both pages, and other cards do not re-render", async () => {
     const before = await Promise.all([renders(ada, "card-3"), renders(ada, "column-2"), renders(ada, "card-1")]);
     await rest("PATCH", "/api/cards/1", { title: "Write the launch post" });
@@ -342,9 +353,10 @@ describe("board 1, open as Ada and as Grace", () => {
       assert.equal(await page.evaluate(() => window.__noReload), true);
       assert.equal(await textOf(page, "connection-status"), "connected");
     }
-    // One socket per page for the whole run: no reconnect, no doubled connection.
-    assert.deepEqual(ada.sockets, ["/ws/boards/1"]);
-    assert.deepEqual(grace.sockets, ["/ws/boards/1"]);
+    // One socket per channel for the whole run (the picker's list and the board):
+    // no reconnect, no doubled connection.
+    assert.deepEqual(ada.sockets.toSorted(), ["/ws/boards/1", "/ws/my-boards"]);
+    assert.deepEqual(grace.sockets.toSorted(), ["/ws/boards/1", "/ws/my-boards"]);
     await ada.getByTestId("rest-error").getByRole("button").click();
     await ada.getByTestId("new-card-title-2").fill("");
     await ada.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -1,6 +1,7 @@
-import { useEffect, useState, type SubmitEvent } from "react";
-import { ApiError, listBoards, messageOf, type BoardSummary } from "./api";
+import { useEffect, useMemo, useState, type SubmitEvent } from "react";
+import { useChannelState } from "rxd-client/react";
 import { BoardView } from "./BoardView";
+import { MyBoardsChannel } from "./generated/board.channels";
 import { boardFromUrl, forgetToken, pushBoard, saveToken } from "./session";
 
 export function App({ initialToken }: { initialToken: string | null }) {
@@ -92,11 +93,11 @@ function SignIn({ onSignIn }: { onSignIn: (token: string) => void }) {
   );
 }
 
-type BoardList =
-  | { token: string; boards: BoardSummary[]; error: null }
-  | { token: string; boards: null; error: string };
-
-/** The boards the user may see. A board that is not listed can still be opened by `?board=N`. */
+/**
+ * The boards the user may see, live from a list channel: a renamed board is renamed here
+ * and a new board of the user appears. A board that is not listed can still be opened by
+ * `?board=N`.
+ */
 function BoardPicker({
   token,
   boardId,
@@ -106,34 +107,17 @@ function BoardPicker({
   boardId: number | null;
   onSelect: (id: number | null) => void;
 }) {
-  const [list, setList] = useState<BoardList | null>(null);
+  const channel = useMemo(() => new MyBoardsChannel(token), [token]);
+  const { state: boards, error } = useChannelState(channel);
 
-  useEffect(() => {
-    let live = true;
-    listBoards(token).then(
-      (boards) => {
-        if (live) setList({ token, boards, error: null });
-      },
-      (error: unknown) => {
-        const message = error instanceof ApiError && error.status === 401 ? "unauthorized" : messageOf(error);
-        if (live) setList({ token, boards: null, error: message });
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [token]);
-
-  const current = list !== null && list.token === token ? list : null;
-  if (current === null) return <span className="picker hint">Loading boards…</span>;
-  if (current.error !== null) {
+  if (error !== null) {
     return (
       <span className="picker error" data-testid="boards-error">
-        Cannot list boards: {current.error}
+        Cannot list boards: {error.kind}
       </span>
     );
   }
-  const boards = current.boards;
+  if (boards === null) return <span className="picker hint">Loading boards…</span>;
   const listed = boardId === null || boards.some((board) => board.id === boardId);
   return (
     <label className="picker">

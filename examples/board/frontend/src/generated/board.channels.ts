@@ -94,3 +94,26 @@ export type BoardChannelRenameCardError = ActionError<InvalidFields>;
 
 /** What `BoardChannel.moveCard` rejects with when the server answers an error. */
 export type BoardChannelMoveCardError = ActionError<InvalidFields>;
+
+/**
+ * The boards a user may see, live: the board picker. Each board is its own
+ * anchor, shared with the board page's channel; a board created with the
+ * user as its owner joins the list by itself.
+ */
+export class MyBoardsChannel extends ContextChannel<Board[]> {
+  static readonly route = "/ws/my-boards";
+  static readonly model: ChannelModel = {
+    anchor: "Board",
+    list: true,
+    types: {
+      Board: { key: "id", relations: { columns: { type: "Column", cardinality: "many" }, owner: { type: "User", cardinality: "one" } } },
+      Card: { key: "id", relations: { assignee: { type: "User", cardinality: "optional" } } },
+      Column: { key: "id", relations: { cards: { type: "Card", cardinality: "many" } } },
+      User: { key: "id", relations: {} },
+    },
+  };
+
+  constructor(token: string, options?: ChannelOptions) {
+    super(`/ws/my-boards`, token, MyBoardsChannel.model, options);
+  }
+}
