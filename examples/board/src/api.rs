@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cards::{self, CardPatch, NewCard, WriteError, Writer};
 use crate::db::{self, Db};
-use crate::state::{Card, User};
+use crate::state::{Board, Card, User};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -91,7 +91,7 @@ impl FromRequestParts<ApiState> for Caller {
 /// The card routes and the board list.
 pub fn routes(state: ApiState) -> Router {
     Router::new()
-        .route("/api/boards", get(list_boards))
+        .route("/api/boards", get(list_boards).post(create_board))
         .route("/api/cards", post(create_card))
         .route("/api/cards/{id}", patch(update_card).delete(delete_card))
         .with_state(state)
@@ -106,6 +106,57 @@ async fn list_boards(
         .into_iter()
         .map(|(id, title)| json!({"id": id, "title": title}))
         .collect::<Vec<_>>())))
+}
+
+/// `POST /api/boards` with `{"title": ...}`: a board owned by the caller,
+/// who is its only member. Every picker of the caller shows it at once
+/// (`MyBoardsChannel`'s auto-update).
+async fn create_board(
+    State(state): State<ApiState>,
+    Caller(user): Caller,
+    Json(new): Json<NewBoard>,
+) -> Result<(StatusCode, Json<Board>), ApiError> {
+    let title = new.title.trim();
+    if title.is_empty() {
+        let fields = [("title".to_owned(), "may not be blank".to_owned())];
+        return Err(ApiError::Invalid(cards::InvalidFields {
+            fields: fields.into(),
+        }));
+    }
+    let mut tx = state.db.begin().await?;
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO boards (title, owner_id) VALUES (?1, ?2) RETURNING id")
+            .bind(title)
+            .bind(user.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    sqlx::query("INSERT INTO board_members (board_id, user_id) VALUES (?1, ?2)")
+        .bind(id)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let board = Board {
+        id,
+        title: title.to_owned(),
+        columns: Vec::new(),
+        owner: user,
+    };
+    let mut batch = state.hub.batch();
+    batch
+        .save(&board)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    batch
+        .commit()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(board)))
+}
+
+/// The body of `POST /api/boards`.
+#[derive(serde::Deserialize)]
+struct NewBoard {
+    title: String,
 }
 
 fn writer(user: User) -> Writer {

@@ -233,7 +233,7 @@ describe("board 1, open as Ada and as Grace", () => {
     await Promise.all([ada, grace].map((page) => page.evaluate(() => (window.__noReload = true))));
   });
 
-  test("the board picker is a list channel: each user's boards, over its own socket", async () => {
+  test("the board picker is a live list channel of each user's boards", async () => {
     const options = (page) =>
       page.evaluate(() =>
         [...document.querySelectorAll('[data-testid="board-picker"] option')]
@@ -242,6 +242,10 @@ describe("board 1, open as Ada and as Grace", () => {
       );
     await eventually(() => options(ada), ["Launch", "Research"], "Ada's picker");
     await eventually(() => options(grace), ["Launch"], "Grace's picker");
+    // A new board of Ada's joins her list by auto-update; Grace's list is unchanged.
+    const board = await rest("POST", "/api/boards", { title: "Roadmap" });
+    await eventually(() => options(ada), ["Launch", "Research", "Roadmap"], `Ada's picker after board ${board.id}`);
+    assert.deepEqual(await options(grace), ["Launch"]);
   });
 
   test("a renamed card shows up in both pages, and other cards do not re-render", async () => {
