@@ -19,7 +19,7 @@ struct MyBoards {
     user_id: i64,
 }
 
-#[rxd::channel(state = Vec<Board>, route = "/ws/my-boards")]
+#[rxd::channel(state = Vec<Board>, route = "/ws/owned-boards")]
 impl MyBoards {
     async fn connect(_ctx: &Connect, user: User) -> Result<Self, Reject> {
         Ok(MyBoards { user_id: user.id })
@@ -66,7 +66,7 @@ fn board_id(id: i64) -> InstanceId {
 
 /// A list connection past its initial state.
 async fn join(server: &TestServer, token: &str) -> (Client, ClientState) {
-    let mut client = Client::connect(&server.ws("/ws/my-boards"), token)
+    let mut client = Client::connect(&server.ws("/ws/owned-boards"), token)
         .await
         .expect("connect");
     let mut state = ClientState::new::<Board>();
@@ -308,7 +308,7 @@ async fn system_messages_and_revocation_reach_list_connections() {
 async fn auto_update_with_a_thousand_connections() {
     const CONNECTIONS: usize = 1_000;
     let server = server().await;
-    let url = server.ws("/ws/my-boards");
+    let url = server.ws("/ws/owned-boards");
     let mut clients = Vec::with_capacity(CONNECTIONS);
     for chunk in 0..CONNECTIONS / 100 {
         let joins = (0..100).map(|_| {

@@ -421,6 +421,16 @@ impl ClientState {
             .ok_or_else(|| ClientError::Protocol(format!("bad instance of {type_name}")))
     }
 
+    /// A `ready`: the collected snapshot replaces what is held.
+    fn complete_snapshot(&mut self, version: u64) {
+        if self.pending.is_none() {
+            self.receiving = LoadStats::default();
+        }
+        self.instances = self.pending.take().unwrap_or_default();
+        self.version = version;
+        self.last_load = Some(std::mem::take(&mut self.receiving));
+    }
+
     /// Applies one server message. Returns whether the state changed.
     pub fn apply(&mut self, message: &ServerMessage) -> Result<bool, ClientError> {
         match message {
@@ -453,23 +463,13 @@ impl ClientState {
                 Ok(false)
             }
             ServerMessage::Ready { v, anchor } => {
-                if self.pending.is_none() {
-                    self.receiving = LoadStats::default();
-                }
-                self.instances = self.pending.take().unwrap_or_default();
                 self.anchor = Some(anchor.clone());
-                self.version = *v;
-                self.last_load = Some(std::mem::take(&mut self.receiving));
+                self.complete_snapshot(*v);
                 Ok(true)
             }
             ServerMessage::ListReady { v, anchors } => {
-                if self.pending.is_none() {
-                    self.receiving = LoadStats::default();
-                }
-                self.instances = self.pending.take().unwrap_or_default();
                 self.list = Some(anchors.clone());
-                self.version = *v;
-                self.last_load = Some(std::mem::take(&mut self.receiving));
+                self.complete_snapshot(*v);
                 Ok(true)
             }
             ServerMessage::Anchors { anchors, instances } => {
