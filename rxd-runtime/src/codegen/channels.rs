@@ -99,7 +99,7 @@ pub(super) fn render(
 
 /// One piece of a route template.
 #[derive(Debug, PartialEq, Eq)]
-enum Segment {
+pub(super) enum Segment {
     /// Literal text, braces unescaped.
     Literal(String),
     /// `{name}`, or `{*name}` (a wildcard, which may hold slashes).
@@ -108,7 +108,7 @@ enum Segment {
 
 /// Splits an axum route (`/ws/boards/{board_id}`, `{*rest}`, `{{` and `}}`
 /// for literal braces) into literal text and parameters.
-fn parse_route(route: &str) -> Result<Vec<Segment>, String> {
+pub(super) fn parse_route(route: &str) -> Result<Vec<Segment>, String> {
     let mut segments = Vec::new();
     let mut literal = String::new();
     let mut chars = route.chars().peekable();
@@ -489,7 +489,7 @@ fn error_alias(channel: &str, method: &str) -> String {
 }
 
 /// Whether JSON `null` is a value of this type (`Option<T>`, `()`).
-fn accepts_null(ty: &TsType) -> bool {
+pub(super) fn accepts_null(ty: &TsType) -> bool {
     match ty {
         TsType::Null | TsType::JsonValue | TsType::Unknown => true,
         TsType::Union(items) => items.iter().any(accepts_null),
@@ -498,7 +498,7 @@ fn accepts_null(ty: &TsType) -> bool {
 }
 
 /// The anchor and every layer its relations reach, by type name.
-fn reachable(anchor: &'static Layer) -> BTreeMap<Arc<str>, &'static Layer> {
+pub(super) fn reachable(anchor: &'static Layer) -> BTreeMap<Arc<str>, &'static Layer> {
     let mut found = BTreeMap::new();
     let mut stack = vec![anchor];
     while let Some(layer) = stack.pop() {

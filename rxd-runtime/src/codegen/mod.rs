@@ -1,5 +1,6 @@
 //! TypeScript generation: channel descriptors to `<app>.interfaces.ts` and
-//! `<app>.channels.ts`.
+//! `<app>.channels.ts`; and, from the same model, a typed Python client
+//! `<app>_channels.py` ([`generate_python`], over `rxd-client-py/rxd_client.py`).
 //!
 //! [`generate`] returns the two files' text; [`write_frontend`] writes them
 //! (or, with [`Mode::Check`], reports which committed files are stale).
@@ -114,6 +115,7 @@ mod collect;
 mod diff;
 mod interfaces;
 mod print;
+mod python;
 #[cfg(test)]
 mod tests;
 mod writes;
@@ -237,8 +239,41 @@ pub enum CodegenError {
 pub fn generate(app_name: &str, channels: &[&ChannelDescriptor]) -> Result<Frontend, CodegenError> {
     check_app_name(app_name)?;
     let channels = sorted_channels(channels)?;
+    let model = collect_model(&channels)?;
+    Ok(Frontend {
+        interfaces: interfaces::render(&model),
+        channels: channels::render(app_name, &channels, &model)?,
+    })
+}
+
+/// The text of `<app>_channels.py` ([`python_file_name`]): a typed Python
+/// client per channel over `rxd_client.py` (`rxd-client-py/`), from the
+/// same type model as [`generate`]: a `@dataclass` per layer with
+/// `from_json`, a `TypedDict` or alias per named declaration, and one class
+/// per channel with its model, a typed `state` and an `async def` per
+/// action. It passes the same checks as the TypeScript, and Python's own
+/// (keywords, names the module imports).
+pub fn generate_python(
+    app_name: &str,
+    channels: &[&ChannelDescriptor],
+) -> Result<String, CodegenError> {
+    check_app_name(app_name)?;
+    let channels = sorted_channels(channels)?;
+    let model = collect_model(&channels)?;
+    python::render(app_name, &channels, &model)
+}
+
+/// The Python module file for `app_name`: `<app_name>_channels.py`, `-`
+/// and `.` replaced by `_` so that it imports.
+pub fn python_file_name(app_name: &str) -> String {
+    format!("{}_channels.py", app_name.replace(['-', '.'], "_"))
+}
+
+/// Every layer and declaration the channels reach, checked: the channels'
+/// names against the declarations and the client's names.
+fn collect_model(channels: &[&ChannelDescriptor]) -> Result<collect::Model, CodegenError> {
     let mut collector = collect::Collector::default();
-    for channel in &channels {
+    for channel in channels {
         collector.layer((channel.state)())?;
         for param in &channel.params {
             collector.ty(&param.ty)?;
@@ -257,7 +292,7 @@ pub fn generate(app_name: &str, channels: &[&ChannelDescriptor]) -> Result<Front
         }
     }
     let model = collector.finish()?;
-    for channel in &channels {
+    for channel in channels {
         if !print::is_type_name(channel.name) {
             return Err(CodegenError::InvalidName {
                 name: channel.name.to_owned(),
@@ -277,10 +312,7 @@ pub fn generate(app_name: &str, channels: &[&ChannelDescriptor]) -> Result<Front
             });
         }
     }
-    Ok(Frontend {
-        interfaces: interfaces::render(&model),
-        channels: channels::render(app_name, &channels, &model)?,
-    })
+    Ok(model)
 }
 
 /// The file names for `app_name`: `<app_name>.interfaces.ts` and
