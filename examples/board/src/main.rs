@@ -1,5 +1,5 @@
 //! `board serve` runs the demo; `board makefrontend` writes the TypeScript
-//! that the React app imports.
+//! that the React app imports, and the typed Python client module.
 
 use std::path::PathBuf;
 
@@ -131,16 +131,21 @@ fn makefrontend(args: &[String]) -> Result<ExitCode> {
     } else {
         rxd::codegen::Mode::Write
     };
-    let report = rxd::codegen::write_frontend("board", &app.channels(), &out, mode)?;
-    if check && !report.changed.is_empty() {
-        eprintln!("{}", report.diff);
+    let typescript = rxd::codegen::write_frontend("board", &app.channels(), &out, mode)?;
+    // The typed Python client (over rxd-client-py/rxd_client.py), beside
+    // the front end's TypeScript.
+    let python_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/python");
+    let python = rxd::codegen::write_python("board", &app.channels(), &python_dir, mode)?;
+    let changed: Vec<_> = typescript.changed.iter().chain(&python.changed).collect();
+    if check && !changed.is_empty() {
+        eprintln!("{}{}", typescript.diff, python.diff);
         eprintln!("stale generated files; run `cargo xtask makefrontend`:");
-        for path in &report.changed {
+        for path in &changed {
             eprintln!("  {}", path.display());
         }
         return Ok(ExitCode::FAILURE);
     }
-    for path in &report.changed {
+    for path in &changed {
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

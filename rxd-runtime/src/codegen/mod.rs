@@ -338,10 +338,34 @@ pub fn write_frontend(
 ) -> Result<Report, CodegenError> {
     let frontend = generate(app_name, channels)?;
     let [interfaces_name, channels_name] = file_names(app_name);
-    let files = [
-        (dir.join(interfaces_name), frontend.interfaces),
-        (dir.join(channels_name), frontend.channels),
-    ];
+    write_files(
+        [
+            (dir.join(interfaces_name), frontend.interfaces),
+            (dir.join(channels_name), frontend.channels),
+        ],
+        dir,
+        mode,
+    )
+}
+
+/// Generates the Python module ([`python_file_name`]) into `dir`, or checks
+/// it, as [`write_frontend`] does the TypeScript.
+pub fn write_python(
+    app_name: &str,
+    channels: &[&ChannelDescriptor],
+    dir: &Path,
+    mode: Mode,
+) -> Result<Report, CodegenError> {
+    let module = generate_python(app_name, channels)?;
+    write_files([(dir.join(python_file_name(app_name)), module)], dir, mode)
+}
+
+/// Writes (or checks) generated files, touching only those that changed.
+fn write_files(
+    files: impl IntoIterator<Item = (PathBuf, String)>,
+    dir: &Path,
+    mode: Mode,
+) -> Result<Report, CodegenError> {
     let mut report = Report::default();
     for (path, content) in files {
         let io_error = |source| CodegenError::Io {
