@@ -3,6 +3,8 @@
 //! auto-update through `is_visible` (with 1,000 connections), and the
 //! connection machinery (system messages, revocation) on list connections.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use board::db::{self, Db};
@@ -31,6 +33,7 @@ impl MyBoards {
     }
 
     async fn load(&self, ctx: &Load, board_id: i64) -> Result<Board, LoadError> {
+        ctx.data::<Loads>()?.0.fetch_add(1, Ordering::Relaxed);
         db::load_board(ctx.data::<Db>()?, board_id)
             .await?
             .ok_or(LoadError::NotFound)
@@ -54,10 +57,22 @@ impl MyBoards {
     }
 }
 
+/// How many times `MyBoards::load` ran, per server.
+#[derive(Clone, Default)]
+struct Loads(Arc<AtomicUsize>);
+
 async fn server() -> TestServer {
+    server_counting_loads().await.0
+}
+
+async fn server_counting_loads() -> (TestServer, Arc<AtomicUsize>) {
     let db = db::open("sqlite::memory:").await.unwrap();
-    let app = board::app_builder(db.clone()).channel::<MyBoards>().build();
-    TestServer::serve(app, db).await
+    let loads = Loads::default();
+    let app = board::app_builder(db.clone())
+        .data(loads.clone())
+        .channel::<MyBoards>()
+        .build();
+    (TestServer::serve(app, db).await, loads.0)
 }
 
 fn board_id(id: i64) -> InstanceId {
@@ -307,7 +322,7 @@ async fn system_messages_and_revocation_reach_list_connections() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_update_with_a_thousand_connections() {
     const CONNECTIONS: usize = 1_000;
-    let server = server().await;
+    let (server, loads) = server_counting_loads().await;
     let url = server.ws("/ws/owned-boards");
     let mut clients = Vec::with_capacity(CONNECTIONS);
     for chunk in 0..CONNECTIONS / 100 {
@@ -324,6 +339,7 @@ async fn auto_update_with_a_thousand_connections() {
         assert_eq!(clients.len(), (chunk + 1) * 100);
     }
 
+    let loads_before = loads.load(Ordering::Relaxed);
     let started = Instant::now();
     create_board(&server, 3).await;
     let waits = clients.iter_mut().map(|(client, state)| async move {
@@ -336,5 +352,8 @@ async fn auto_update_with_a_thousand_connections() {
     let lengths = futures_util::future::join_all(waits).await;
     let elapsed = started.elapsed();
     assert!(lengths.iter().all(|l| *l == Some(3)), "{lengths:?}");
+    // 1,000 connections added the cold board at once: one of them loaded
+    // it, the others waited for that load.
+    assert_eq!(loads.load(Ordering::Relaxed) - loads_before, 1);
     eprintln!("auto-update: {CONNECTIONS} list connections added a new anchor in {elapsed:?}");
 }

@@ -74,6 +74,8 @@ struct HubState {
     /// How many times the broker made this hub resync: a cold load that
     /// spans one may have missed events, and fails.
     resyncs: u64,
+    /// Anchors being loaded cold, each with the receiver that tells when.
+    in_flight: HashMap<InstanceId, tokio::sync::watch::Receiver<()>>,
     /// List connections with auto-update, by the layer type they show.
     watchers: HashMap<Arc<str>, Vec<watch::Watcher>>,
 }
@@ -191,6 +193,20 @@ impl EventSink for Sink {
 
 /// Removes a cold load's event buffer if the load ends early (an error, a
 /// panic, a dropped connection).
+/// A cold load in progress: connections that want the same anchor wait for
+/// it. Dropping it (however the load ends) wakes them.
+struct InFlight<'a> {
+    hub: &'a Hub,
+    anchor: &'a InstanceId,
+    _done: tokio::sync::watch::Sender<()>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.hub.inner.state.lock().in_flight.remove(self.anchor);
+    }
+}
+
 struct LoadGuard<'a> {
     hub: &'a Hub,
     id: u64,
@@ -390,8 +406,8 @@ impl Hub {
                     }
                 });
                 fetches += 1;
-            } else if let Some(load) = load.take() {
-                self.load_cold(layer, &anchor, load).await?;
+            } else if load.is_some() {
+                self.load_cold(layer, &anchor, &mut load).await?;
             } else {
                 return Err(LoadError::Internal(
                     format!("{anchor} was dropped (a resync) while a client joined; it reconnects")
@@ -402,7 +418,10 @@ impl Hub {
     }
 
     /// Makes `anchor` hot with the state `load` returns, unless it is hot
-    /// already.
+    /// already. While another connection loads it, waits for that load
+    /// instead (a connect storm on a cold anchor runs one `load`, not one
+    /// per connection) and leaves `load` untaken, so that if that load
+    /// failed, the caller's next round runs its own.
     ///
     /// A cold load registers an event buffer before it starts, loads without
     /// holding any lock, then replays what arrived meanwhile: a change that
@@ -411,21 +430,33 @@ impl Hub {
         &self,
         layer: &'static Layer,
         anchor: &InstanceId,
-        load: F,
+        load: &mut Option<F>,
     ) -> Result<(), LoadError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Value, LoadError>>,
     {
-        let (load_id, start, resyncs) = {
+        let started = {
             let mut state = self.inner.state.lock();
             if state.anchors.contains_key(anchor) {
                 return Ok(());
             }
-            state.next_id += 1;
-            let id = state.next_id;
-            state.loads.insert(id, Vec::new());
-            (id, state.applied, state.resyncs)
+            match state.in_flight.get(anchor) {
+                Some(done) => Err(done.clone()),
+                None => Ok(self.start_load(&mut state, anchor)),
+            }
+        };
+        let (load_id, start, resyncs, _flight) = match started {
+            Ok(started) => started,
+            Err(mut done) => {
+                // Resolves when the loader drops its sender: success,
+                // failure or cancellation alike.
+                let _ = done.changed().await;
+                return Ok(());
+            }
+        };
+        let Some(load) = load.take() else {
+            return Ok(());
         };
         let guard = LoadGuard {
             hub: self,
@@ -480,6 +511,26 @@ impl Hub {
             );
         }
         Ok(())
+    }
+
+    /// Registers a cold load of `anchor` under the hub's lock: its event
+    /// buffer and the flight others wait for.
+    fn start_load<'a>(
+        &'a self,
+        state: &mut HubState,
+        anchor: &'a InstanceId,
+    ) -> (u64, u64, u64, InFlight<'a>) {
+        let (sender, receiver) = tokio::sync::watch::channel(());
+        state.in_flight.insert(anchor.clone(), receiver);
+        let flight = InFlight {
+            hub: self,
+            anchor,
+            _done: sender,
+        };
+        state.next_id += 1;
+        let id = state.next_id;
+        state.loads.insert(id, Vec::new());
+        (id, state.applied, state.resyncs, flight)
     }
 
     /// Adds a subscriber to a hot anchor and returns its snapshot, under the
