@@ -413,12 +413,7 @@ fn write_actions(
         }
         let param_names: Vec<&str> = action.params.iter().map(|p| p.name).collect();
         let ts_names = camel_names(&[], &param_names);
-        // Trailing parameters that accept null may be left out.
-        let required = action
-            .params
-            .iter()
-            .rposition(|p| !accepts_null(&p.ty))
-            .map_or(0, |i| i + 1);
+        let required = required_params(action);
         let params: Vec<String> = action
             .params
             .iter()
@@ -495,6 +490,16 @@ pub(super) fn accepts_null(ty: &TsType) -> bool {
         TsType::Union(items) => items.iter().any(accepts_null),
         _ => false,
     }
+}
+
+/// How many leading parameters of an action a call must pass: trailing
+/// parameters that accept null may be left out.
+pub(super) fn required_params(action: &crate::channel::ActionDescriptor) -> usize {
+    action
+        .params
+        .iter()
+        .rposition(|p| !accepts_null(&p.ty))
+        .map_or(0, |i| i + 1)
 }
 
 /// The anchor and every layer its relations reach, by type name.

@@ -31,7 +31,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::channels::{accepts_null, parse_route, reachable, Segment};
+use super::channels::{parse_route, reachable, required_params, Segment};
 use super::collect::Model;
 use super::print::string_literal;
 use super::CodegenError;
@@ -589,11 +589,7 @@ fn class(out: &mut String, channel: &ChannelDescriptor, model: &Model) -> Result
         }
         let names: Vec<&str> = action.params.iter().map(|p| p.name).collect();
         let py = py_names(&["self"], &names);
-        let required = action
-            .params
-            .iter()
-            .rposition(|p| !accepts_null(&p.ty))
-            .map_or(0, |i| i + 1);
+        let required = required_params(action);
         let params: Vec<String> = action
             .params
             .iter()

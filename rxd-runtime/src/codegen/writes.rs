@@ -112,7 +112,8 @@ pub(super) fn render(
                 if Some(field) == parent_field {
                     continue;
                 }
-                let optional = layer.field(field).is_some_and(|f| f.optional) || accepts_null(ts);
+                let optional = layer.field(field).is_some_and(|f| f.optional)
+                    || super::channels::accepts_null(ts);
                 let _ = writeln!(
                     decls,
                     "{}{}{}: {};",
@@ -242,15 +243,6 @@ fn writable_fields(layer: &Layer) -> impl Iterator<Item = (&str, &crate::state::
             (FieldType::Value(ts), Some(_)) => Some((f.name.as_str(), ts)),
             _ => None,
         })
-}
-
-fn accepts_null(ty: &crate::state::ts::TsType) -> bool {
-    use crate::state::ts::TsType;
-    match ty {
-        TsType::Null | TsType::JsonValue | TsType::Unknown => true,
-        TsType::Union(items) => items.iter().any(accepts_null),
-        _ => false,
-    }
 }
 
 /// Whether a layer gets a live interface; `visiting` cuts cycles.
