@@ -12,7 +12,7 @@ use super::frames::{self, Frame};
 use super::Ending;
 use crate::app::AppInner;
 use crate::channel::{At, Channel, Load, LoadError};
-use crate::hub::{Feed, FeedSignals, Subscription};
+use crate::hub::{Feed, FeedSignals, Initial, Subscription};
 use crate::state::{ContextState, InstanceId, Key};
 
 pub(super) struct Anchors {
@@ -27,7 +27,7 @@ pub(super) struct Anchors {
 
 impl Anchors {
     pub(super) fn new(capacity: usize, list: bool) -> Anchors {
-        let (feed, frames) = Feed::new(capacity, list);
+        let (feed, frames) = Feed::new(capacity);
         Anchors {
             feed,
             frames,
@@ -52,24 +52,24 @@ impl Anchors {
 
     /// Subscribes to the anchor `key`, loading it cold with the channel's
     /// `load` if no connection of this process shows it. Does nothing when
-    /// it is shown already.
+    /// it is shown already (and then returns `false`).
     pub(super) async fn join<C: Channel>(
         &mut self,
         app: &AppInner,
         channel: &C,
         key: Key,
-        resume_from: Option<u64>,
+        initial: Initial,
         at: At,
-    ) -> Result<Option<&Subscription>, LoadError> {
+    ) -> Result<bool, LoadError> {
         let layer = <C::State as ContextState>::layer();
         let anchor = InstanceId::new(layer.type_name.clone(), key);
         if self.subscriptions.contains_key(&anchor) {
-            return Ok(None);
+            return Ok(false);
         }
         let load = Load::new(app.data.clone());
         let subscription = app
             .hub
-            .subscribe(layer, anchor.clone(), resume_from, &self.feed, || {
+            .subscribe(layer, anchor.clone(), initial, &self.feed, || {
                 async {
                     app.hub.inner.metrics.anchor_loads.inc();
                     let state = channel.rxd_load(&load, &anchor.key).await?;
@@ -82,39 +82,36 @@ impl Anchors {
             At::Start => self.order.insert(0, anchor.clone()),
             At::End => self.order.push(anchor.clone()),
         }
-        Ok(Some(
-            self.subscriptions.entry(anchor).or_insert(subscription),
-        ))
+        self.subscriptions.insert(anchor, subscription);
+        Ok(true)
     }
 
     /// The initial state's frames: the one anchor's snapshot, or every
-    /// listed anchor's instances followed by a `ready` with the list.
-    pub(super) fn initial_frames(&self, budget: usize) -> Vec<Frame> {
+    /// listed anchor's `instances` frames (shared with every connection of
+    /// that anchor) followed by one `ready` with the list.
+    pub(super) fn initial_frames(&self) -> Vec<Frame> {
+        let subscriptions = self
+            .order
+            .iter()
+            .filter_map(|id| self.subscriptions.get(id));
         if !self.list {
-            return self
-                .order
-                .first()
-                .and_then(|id| self.subscriptions.get(id))
-                .map(|s| s.snapshot.to_vec())
-                .unwrap_or_default();
+            return subscriptions
+                .flat_map(|s| s.snapshot.iter().cloned())
+                .collect();
         }
-        let subscriptions = || {
-            self.order
-                .iter()
-                .filter_map(|id| self.subscriptions.get(id))
-        };
-        let instances: Vec<_> = subscriptions()
-            .flat_map(|s| s.instances.iter().cloned())
-            .collect();
-        let version = subscriptions().map(|s| s.version).max().unwrap_or_default();
-        let mut out = Vec::new();
-        if let Some(first) = self.order.first() {
-            out = frames::snapshot(first, version, &instances, budget);
-            // `snapshot` ends with a single anchor's `ready`.
-            out.pop();
+        let mut frames = Vec::new();
+        let mut version = 0;
+        for subscription in subscriptions {
+            // Each snapshot ends with its own anchor's `ready`.
+            let instances = subscription
+                .snapshot
+                .split_last()
+                .map_or(&[][..], |(_, rest)| rest);
+            frames.extend(instances.iter().cloned());
+            version = version.max(subscription.version);
         }
-        out.push(frames::list_ready(&self.order, version));
-        out
+        frames.push(frames::list_ready(&self.order, version));
+        frames
     }
 
     /// The `anchors` frame after `key` was added: the list with the new

@@ -29,7 +29,7 @@ use crate::channel::{
     ActionError, At, BoxFuture, Channel, ChannelDescriptor, Connect, Ctx, ListOrder, Load,
     LoadError, Offer, Reject, RouteParams, RuntimeCell,
 };
-use crate::hub::{Inbox, Notice};
+use crate::hub::{Inbox, Initial, Notice};
 use crate::metrics::{Metrics, Outcome};
 use crate::state::Key;
 
@@ -69,14 +69,15 @@ pub(crate) trait Endpoint: Send + Sync {
 }
 
 pub(crate) struct ChannelEndpoint<C> {
-    descriptor: ChannelDescriptor,
+    /// Built once: each connection reads it, none rebuilds it.
+    descriptor: Arc<ChannelDescriptor>,
     channel: PhantomData<fn() -> C>,
 }
 
 impl<C: Channel> ChannelEndpoint<C> {
     pub(crate) fn new() -> Self {
         ChannelEndpoint {
-            descriptor: C::descriptor(),
+            descriptor: Arc::new(C::descriptor()),
             channel: PhantomData,
         }
     }
@@ -95,8 +96,8 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
         header_token: Option<String>,
         header_resume: Option<u64>,
     ) -> BoxFuture<'static, ()> {
-        let name = self.descriptor.name;
-        let has_runtime = self.descriptor.runtime.is_some();
+        let descriptor = self.descriptor.clone();
+        let name = descriptor.name;
         Box::pin(async move {
             let _open = OpenConnection::new(&app);
             let metrics = app.hub.inner.metrics.clone();
@@ -114,7 +115,7 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
                     &mut stream,
                     params,
                     (header_token, header_resume),
-                    has_runtime,
+                    &descriptor,
                 )
                 .await
             };
@@ -213,7 +214,13 @@ async fn admit<C: Channel>(
     match connected.anchor {
         Some(key) => {
             anchors
-                .join(app, &*channel, key, resume_from, At::End)
+                .join(
+                    app,
+                    &*channel,
+                    key,
+                    Initial::Frames { resume_from },
+                    At::End,
+                )
                 .await
                 .map_err(anchors::load_failed)?;
             if let Some(anchor) = anchors.ids().first() {
@@ -229,7 +236,8 @@ async fn admit<C: Channel>(
             // A list never resumes: each anchor's history would need its
             // own version, and a list is small enough to send whole.
             for key in keys {
-                match anchors.join(app, &*channel, key, None, At::End).await {
+                let initial = Initial::Frames { resume_from: None };
+                match anchors.join(app, &*channel, key, initial, At::End).await {
                     Ok(_) => {}
                     // Deleted between `anchors` and its load: not shown.
                     Err(LoadError::NotFound) => {}
@@ -249,8 +257,9 @@ async fn run<C: Channel>(
     stream: &mut Stream,
     params: RouteParams,
     header: (Option<String>, Option<u64>),
-    has_runtime: bool,
+    descriptor: &ChannelDescriptor,
 ) -> Result<(), Ending> {
+    let has_runtime = descriptor.runtime.is_some();
     let Some((authenticated, resume_from)) = authenticate(app, stream, header).await? else {
         return Ok(());
     };
@@ -260,7 +269,6 @@ async fn run<C: Channel>(
     // remembered before the check.
     let mut inbox = app.hub.open_inbox(authenticated.identity.clone());
     let _slots = gate::admit(app, &authenticated.identity, inbox.id).await?;
-    let descriptor = C::descriptor();
     let limits = &app.limits;
     let mut anchors = Anchors::new(limits.max_pending_frames, descriptor.list);
     // Registered before `anchors` runs, so that an instance created while
@@ -284,7 +292,7 @@ async fn run<C: Channel>(
     ))
     .await?;
 
-    for frame in anchors.initial_frames(limits.initial_frame_bytes) {
+    for frame in anchors.initial_frames() {
         feed(sink, frame).await?;
     }
     let runtime = Arc::new(RuntimeCell::new(C::Runtime::default()));
@@ -298,7 +306,6 @@ async fn run<C: Channel>(
     if descriptor.list {
         ctx = ctx.with_list(list_orders);
     }
-    let declared_writes = descriptor.writes;
     // Running calls; dropping the set when the connection ends cancels them.
     let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
     // Running `is_visible` checks of offered instances.
@@ -442,7 +449,7 @@ async fn run<C: Channel>(
                         }
                     }
                     Incoming::Write { id, object } => {
-                        match writes::check(&declared_writes, &app.hub, anchors.ids(), object) {
+                        match writes::check(&descriptor.writes, &app.hub, anchors.ids(), object) {
                             Err(error) => refused(&app.hub.inner.metrics, id, error),
                             Ok(write) => {
                                 let call = channel.clone().rxd_write(ctx.clone(), write);
@@ -523,9 +530,12 @@ async fn change_list<C: Channel>(
     order: ListOrder,
 ) -> Result<(), Ending> {
     let frame = match order {
-        ListOrder::Add(key, at) => match anchors.join(app, channel, key.clone(), None, at).await {
-            Ok(Some(_)) => anchors.added_frame(&key),
-            Ok(None) => return Ok(()),
+        ListOrder::Add(key, at) => match anchors
+            .join(app, channel, key.clone(), Initial::Instances, at)
+            .await
+        {
+            Ok(true) => anchors.added_frame(&key),
+            Ok(false) => return Ok(()),
             Err(error) => {
                 let message = format!("anchor {key} could not be added: {error}");
                 tracing::warn!(%key, %error, "list: anchor not added");

@@ -104,9 +104,18 @@ struct Subscriber {
 pub(crate) struct Feed {
     frames: mpsc::Sender<Frame>,
     signals: Arc<FeedSignals>,
-    /// A list connection's feed: its subscriptions carry their instances,
-    /// not encoded frames, since the connection sends them with its list.
-    list: bool,
+}
+
+/// The initial state a subscription starts with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Initial {
+    /// Encoded frames (`instances`, `ready`), shared by every connection
+    /// of the anchor's version; only what was missed after `resume_from`
+    /// when the hub can tell.
+    Frames { resume_from: Option<u64> },
+    /// The flat instances, for a list's `anchors` message, which carries
+    /// them inside the new list.
+    Instances,
 }
 
 /// What a connection's [`Feed`] tells it besides frames.
@@ -121,12 +130,11 @@ pub(crate) struct FeedSignals {
 
 impl Feed {
     /// A connection's queue: the feed the hub writes to, and its receiver.
-    pub(crate) fn new(capacity: usize, list: bool) -> (Feed, mpsc::Receiver<Frame>) {
+    pub(crate) fn new(capacity: usize) -> (Feed, mpsc::Receiver<Frame>) {
         let (frames, rx) = mpsc::channel(capacity.max(1));
         let feed = Feed {
             frames,
             signals: Arc::default(),
-            list,
         };
         (feed, rx)
     }
@@ -155,9 +163,10 @@ pub(crate) struct Subscription {
     id: u64,
     anchor: InstanceId,
     /// The initial state: `instances` frames and `ready`. Deltas after it
-    /// go to the connection's [`Feed`], in order. Empty on a list feed.
+    /// go to the connection's [`Feed`], in order. Empty for
+    /// [`Initial::Instances`].
     pub(crate) snapshot: Arc<[Frame]>,
-    /// On a list feed, the anchor's instances, root first.
+    /// For [`Initial::Instances`], the anchor's instances, root first.
     pub(crate) instances: Vec<Arc<crate::state::FlatInstance>>,
     /// The version the initial state is at.
     pub(crate) version: u64,
@@ -359,7 +368,7 @@ impl Hub {
         &self,
         layer: &'static Layer,
         anchor: InstanceId,
-        resume_from: Option<u64>,
+        initial: Initial,
         feed: &Feed,
         load: F,
     ) -> Result<Subscription, LoadError>
@@ -377,6 +386,10 @@ impl Hub {
             }
         }
         let _idle = Idle(self, &anchor);
+        let (resume_from, instances) = match initial {
+            Initial::Frames { resume_from } => (resume_from, false),
+            Initial::Instances => (None, true),
+        };
         let mut load = Some(load);
         let mut history: Option<History> = None;
         let mut fetches = 0;
@@ -388,7 +401,9 @@ impl Hub {
                     // applied; fetch it once more, then settle for a full
                     // state.
                     let resume = resume_from.map(|from| (from, history.as_ref(), fetches >= 2));
-                    if let Some(subscription) = self.join(&mut state, &anchor, resume, feed) {
+                    if let Some(subscription) =
+                        self.join(&mut state, &anchor, resume, instances, feed)
+                    {
                         return Ok(subscription);
                     }
                     true
@@ -543,6 +558,7 @@ impl Hub {
         state: &mut HubState,
         anchor: &InstanceId,
         resume: Option<(u64, Option<&History>, bool)>,
+        want_instances: bool,
         feed: &Feed,
     ) -> Option<Subscription> {
         let applied = state.applied;
@@ -570,7 +586,7 @@ impl Hub {
         let mut instances = Vec::new();
         let snapshot: Arc<[Frame]> = match plan {
             history::Plan::NeedHistory => return None,
-            history::Plan::Full if feed.list => {
+            history::Plan::Full if want_instances => {
                 instances = hot.state.ordered(layers);
                 Arc::new([])
             }
