@@ -99,7 +99,7 @@ pub(super) fn render(
 
 /// One piece of a route template.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Segment {
+enum Segment {
     /// Literal text, braces unescaped.
     Literal(String),
     /// `{name}`, or `{*name}` (a wildcard, which may hold slashes).
@@ -108,7 +108,7 @@ pub(super) enum Segment {
 
 /// Splits an axum route (`/ws/boards/{board_id}`, `{*rest}`, `{{` and `}}`
 /// for literal braces) into literal text and parameters.
-pub(super) fn parse_route(route: &str) -> Result<Vec<Segment>, String> {
+fn parse_route(route: &str) -> Result<Vec<Segment>, String> {
     let mut segments = Vec::new();
     let mut literal = String::new();
     let mut chars = route.chars().peekable();
@@ -221,19 +221,35 @@ fn template_text(text: &str) -> String {
         .replace("${", "\\${")
 }
 
-/// The `export class ...` block of one channel.
-fn class(
-    channel: &ChannelDescriptor,
-    printer: &mut Printer,
-    model: &Model,
-) -> Result<(String, bool), CodegenError> {
+/// A channel's route, checked against its parameters, for the generators
+/// that fill it in.
+pub(super) struct Route {
+    /// Literal text and parameters, in route order.
+    pub(super) pieces: Vec<RoutePiece>,
+    /// The parameters' names (without a wildcard's `*`), in the
+    /// descriptor's order.
+    pub(super) param_names: Vec<&'static str>,
+}
+
+/// One piece of a checked route.
+pub(super) enum RoutePiece {
+    /// Literal text, braces unescaped.
+    Literal(String),
+    /// The parameter at `index` of [`Route::param_names`]; a wildcard may
+    /// hold slashes.
+    Param { index: usize, wildcard: bool },
+}
+
+/// Parses a channel's route and checks it against its parameters: each
+/// parameter appears in the route, once, and each route parameter has one.
+pub(super) fn checked_route(channel: &ChannelDescriptor) -> Result<Route, CodegenError> {
     let route_error = |message: String| CodegenError::Route {
         channel: channel.name.to_owned(),
         route: channel.route.to_owned(),
         message,
     };
     let segments = parse_route(channel.route).map_err(route_error)?;
-    let param_names: Vec<&str> = channel
+    let param_names: Vec<&'static str> = channel
         .params
         .iter()
         .map(|p| p.name.trim_start_matches('*'))
@@ -251,18 +267,39 @@ fn class(
             )));
         }
     }
-    let ts_names = ts_param_names(channel.name, &param_names);
+    let pieces = segments
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Literal(text) => Ok(RoutePiece::Literal(text)),
+            Segment::Param { name, wildcard } => param_names
+                .iter()
+                .position(|p| *p == name)
+                .map(|index| RoutePiece::Param { index, wildcard })
+                .ok_or_else(|| route_error(format!("route parameter `{name}` has no type"))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Route {
+        pieces,
+        param_names,
+    })
+}
+
+/// The `export class ...` block of one channel.
+fn class(
+    channel: &ChannelDescriptor,
+    printer: &mut Printer,
+    model: &Model,
+) -> Result<(String, bool), CodegenError> {
+    let route = checked_route(channel)?;
+    let ts_names = ts_param_names(channel.name, &route.param_names);
 
     // The path: a template literal filling every parameter in, encoded.
     let mut path = String::from("`");
-    for segment in &segments {
-        match segment {
-            Segment::Literal(text) => path.push_str(&template_text(text)),
-            Segment::Param { name, wildcard } => {
-                let Some(i) = param_names.iter().position(|p| p == name) else {
-                    return Err(route_error(format!("route parameter `{name}` has no type")));
-                };
-                let ts = &ts_names[i];
+    for piece in &route.pieces {
+        match piece {
+            RoutePiece::Literal(text) => path.push_str(&template_text(text)),
+            RoutePiece::Param { index, wildcard } => {
+                let ts = &ts_names[*index];
                 if *wildcard {
                     // A wildcard may span segments: keep its slashes.
                     let _ = write!(

@@ -31,7 +31,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::channels::{parse_route, reachable, required_params, Segment};
+use super::channels::{checked_route, reachable, required_params, RoutePiece};
 use super::collect::Model;
 use super::print::string_literal;
 use super::CodegenError;
@@ -425,31 +425,18 @@ fn dataclass(out: &mut String, layer: &Layer, model: &Model) {
 }
 
 fn class(out: &mut String, channel: &ChannelDescriptor, model: &Model) -> Result<(), CodegenError> {
-    let route_error = |message: String| CodegenError::Route {
-        channel: channel.name.to_owned(),
-        route: channel.route.to_owned(),
-        message,
-    };
-    let segments = parse_route(channel.route).map_err(route_error)?;
-    let param_names: Vec<&str> = channel
-        .params
-        .iter()
-        .map(|p| p.name.trim_start_matches('*'))
-        .collect();
+    let route = checked_route(channel)?;
     let py_params = py_names(
         &["cls", "self", "base_url", "token", "timeout"],
-        &param_names,
+        &route.param_names,
     );
     let mut path_parts = Vec::new();
-    for segment in &segments {
-        match segment {
-            Segment::Literal(text) => path_parts.push(string_literal(text)),
-            Segment::Param { name, wildcard } => {
-                let Some(i) = param_names.iter().position(|p| p == name) else {
-                    return Err(route_error(format!("route parameter `{name}` has no type")));
-                };
+    for piece in &route.pieces {
+        match piece {
+            RoutePiece::Literal(text) => path_parts.push(string_literal(text)),
+            RoutePiece::Param { index, wildcard } => {
                 let safe = if *wildcard { ", \"/\"" } else { "" };
-                path_parts.push(format!("_segment({}{safe})", py_params[i]));
+                path_parts.push(format!("_segment({}{safe})", py_params[*index]));
             }
         }
     }
