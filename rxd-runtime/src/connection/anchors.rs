@@ -2,7 +2,6 @@
 //! changes at run time for list channels (`state = Vec<T>`). All of them
 //! feed one queue, so the connection writes deltas in the hub's order.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -12,7 +11,7 @@ use super::frames::{self, Frame};
 use super::Ending;
 use crate::app::AppInner;
 use crate::channel::{At, Channel, Load, LoadError};
-use crate::hub::{Feed, FeedSignals, Initial, Subscription};
+use crate::hub::{Feed, FeedSignals, Hub, Initial, Subscription};
 use crate::state::{ContextState, InstanceId, Key};
 
 pub(super) struct Anchors {
@@ -20,9 +19,8 @@ pub(super) struct Anchors {
     /// Deltas of every anchor, in the order the hub applied them.
     pub(super) frames: mpsc::Receiver<Frame>,
     list: bool,
-    /// The anchors in the order the client shows them.
-    order: Vec<InstanceId>,
-    subscriptions: HashMap<InstanceId, Subscription>,
+    /// One subscription per anchor, in the order the client shows them.
+    shown: Vec<Subscription>,
 }
 
 impl Anchors {
@@ -32,8 +30,7 @@ impl Anchors {
             feed,
             frames,
             list,
-            order: Vec::new(),
-            subscriptions: HashMap::new(),
+            shown: Vec::new(),
         }
     }
 
@@ -41,13 +38,29 @@ impl Anchors {
         self.feed.signals()
     }
 
-    /// The root of every anchor shown, in order.
-    pub(super) fn ids(&self) -> &[InstanceId] {
-        &self.order
+    /// The root of the first anchor shown.
+    pub(super) fn first(&self) -> Option<&InstanceId> {
+        self.shown.first().map(Subscription::anchor)
+    }
+
+    /// Whether an anchor shown holds the instance `id`.
+    pub(super) fn hold(&self, hub: &Hub, id: &InstanceId) -> bool {
+        self.shown
+            .iter()
+            .any(|s| hub.instance_in(s.anchor(), id).is_some())
+    }
+
+    fn position(&self, key: &Key) -> Option<usize> {
+        self.shown.iter().position(|s| &s.anchor().key == key)
     }
 
     pub(super) fn shows(&self, key: &Key) -> bool {
-        self.order.iter().any(|id| &id.key == key)
+        self.position(key).is_some()
+    }
+
+    /// The roots of the anchors shown, in order, for a list's messages.
+    fn list(&self) -> Vec<&InstanceId> {
+        self.shown.iter().map(Subscription::anchor).collect()
     }
 
     /// Subscribes to the anchor `key`, loading it cold with the channel's
@@ -61,11 +74,11 @@ impl Anchors {
         initial: Initial,
         at: At,
     ) -> Result<bool, LoadError> {
-        let layer = <C::State as ContextState>::layer();
-        let anchor = InstanceId::new(layer.type_name.clone(), key);
-        if self.subscriptions.contains_key(&anchor) {
+        if self.shows(&key) {
             return Ok(false);
         }
+        let layer = <C::State as ContextState>::layer();
+        let anchor = InstanceId::new(layer.type_name.clone(), key);
         let load = Load::new(app.data.clone());
         let subscription = app
             .hub
@@ -79,10 +92,9 @@ impl Anchors {
             })
             .await?;
         match at {
-            At::Start => self.order.insert(0, anchor.clone()),
-            At::End => self.order.push(anchor.clone()),
+            At::Start => self.shown.insert(0, subscription),
+            At::End => self.shown.push(subscription),
         }
-        self.subscriptions.insert(anchor, subscription);
         Ok(true)
     }
 
@@ -90,18 +102,16 @@ impl Anchors {
     /// listed anchor's `instances` frames (shared with every connection of
     /// that anchor) followed by one `ready` with the list.
     pub(super) fn initial_frames(&self) -> Vec<Frame> {
-        let subscriptions = self
-            .order
-            .iter()
-            .filter_map(|id| self.subscriptions.get(id));
         if !self.list {
-            return subscriptions
+            return self
+                .shown
+                .iter()
                 .flat_map(|s| s.snapshot.iter().cloned())
                 .collect();
         }
         let mut frames = Vec::new();
         let mut version = 0;
-        for subscription in subscriptions {
+        for subscription in &self.shown {
             // Each snapshot ends with its own anchor's `ready`.
             let instances = subscription
                 .snapshot
@@ -110,7 +120,7 @@ impl Anchors {
             frames.extend(instances.iter().cloned());
             version = version.max(subscription.version);
         }
-        frames.push(frames::list_ready(&self.order, version));
+        frames.push(frames::list_ready(&self.list(), version));
         frames
     }
 
@@ -118,21 +128,17 @@ impl Anchors {
     /// anchor's state.
     pub(super) fn added_frame(&self, key: &Key) -> Frame {
         let instances = self
-            .order
-            .iter()
-            .find(|id| &id.key == key)
-            .and_then(|id| self.subscriptions.get(id))
-            .map_or(&[][..], |s| &s.instances[..]);
-        frames::anchors(&self.order, instances)
+            .position(key)
+            .map_or(&[][..], |i| &self.shown[i].instances[..]);
+        frames::anchors(&self.list(), instances)
     }
 
     /// Unsubscribes from the anchor `key`; `None` when it was not shown,
     /// else the `anchors` frame with the new list.
     pub(super) fn remove(&mut self, key: &Key) -> Option<Frame> {
-        let position = self.order.iter().position(|id| &id.key == key)?;
-        let id = self.order.remove(position);
-        self.subscriptions.remove(&id);
-        Some(frames::anchors(&self.order, &[]))
+        let position = self.position(key)?;
+        self.shown.remove(position);
+        Some(frames::anchors(&self.list(), &[]))
     }
 }
 

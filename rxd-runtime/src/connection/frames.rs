@@ -105,13 +105,13 @@ pub(crate) fn ready(anchor: &InstanceId, version: u64) -> Frame {
 
 /// `{"type":"ready","v":..,"anchors":[..]}`: a list channel's initial state
 /// is complete; `anchors` is its list, in order.
-pub(crate) fn list_ready(anchors: &[InstanceId], version: u64) -> Frame {
+pub(crate) fn list_ready(anchors: &[&InstanceId], version: u64) -> Frame {
     encode(&serde_json::json!({"type": "ready", "v": version, "anchors": anchors}))
 }
 
 /// `{"type":"anchors","anchors":[..],"instances":[..]}`: a list channel's
 /// list changed; `instances` holds the state of the anchors it added.
-pub(crate) fn anchors(anchors: &[InstanceId], instances: &[Arc<FlatInstance>]) -> Frame {
+pub(crate) fn anchors(anchors: &[&InstanceId], instances: &[Arc<FlatInstance>]) -> Frame {
     encode(&serde_json::json!({"type": "anchors", "anchors": anchors, "instances": instances}))
 }
 

@@ -223,7 +223,7 @@ async fn admit<C: Channel>(
                 )
                 .await
                 .map_err(anchors::load_failed)?;
-            if let Some(anchor) = anchors.ids().first() {
+            if let Some(anchor) = anchors.first() {
                 tracing::Span::current().record("anchor", tracing::field::display(anchor));
             }
         }
@@ -301,10 +301,14 @@ async fn run<C: Channel>(
     }
     flush(sink).await?;
 
-    let (list_orders, mut list_changes) = tokio::sync::mpsc::unbounded_channel();
     let mut ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone(), inbox.id);
+    // Only a list has orders: the queue's first block is a kilobyte or more
+    // that every idle connection would otherwise hold.
+    let mut list_changes = None;
     if descriptor.list {
-        ctx = ctx.with_list(list_orders);
+        let (orders, changes) = tokio::sync::mpsc::unbounded_channel();
+        ctx = ctx.with_list(orders);
+        list_changes = Some(changes);
     }
     // Running calls; dropping the set when the connection ends cancels them.
     let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
@@ -359,7 +363,7 @@ async fn run<C: Channel>(
                 }
                 flush(sink).await?;
             }
-            Some(order) = list_changes.recv() => {
+            Some(order) = recv_order(&mut list_changes) => {
                 change_list(app, &*channel, &mut anchors, sink, order).await?;
             }
             Some(offer) = recv_offer(&mut watch) => {
@@ -386,7 +390,7 @@ async fn run<C: Channel>(
                     feed(sink, frame).await?;
                 }
                 // So are its list changes.
-                while let Ok(order) = list_changes.try_recv() {
+                while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
                     change_list(app, &*channel, &mut anchors, sink, order).await?;
                 }
                 if has_runtime && runtime_changed(&runtime) {
@@ -449,7 +453,7 @@ async fn run<C: Channel>(
                         }
                     }
                     Incoming::Write { id, object } => {
-                        match writes::check(&descriptor.writes, &app.hub, anchors.ids(), object) {
+                        match writes::check(&descriptor.writes, |id| anchors.hold(&app.hub, id), object) {
                             Err(error) => refused(&app.hub.inner.metrics, id, error),
                             Ok(write) => {
                                 let call = channel.clone().rxd_write(ctx.clone(), write);
@@ -515,6 +519,16 @@ async fn run_call(
 async fn recv_offer(watch: &mut Option<crate::hub::Watch>) -> Option<Offer> {
     match watch {
         Some(watch) => watch.offers.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next change a list's actions ordered; never, for other channels.
+async fn recv_order(
+    changes: &mut Option<tokio::sync::mpsc::UnboundedReceiver<ListOrder>>,
+) -> Option<ListOrder> {
+    match changes {
+        Some(changes) => changes.recv().await,
         None => std::future::pending().await,
     }
 }
