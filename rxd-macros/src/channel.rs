@@ -8,7 +8,7 @@
 //! channel elsewhere do not add errors of their own.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, Receiver, Type};
@@ -53,6 +53,9 @@ struct ChannelIr<'a> {
     list_key: Option<&'a Type>,
     /// A list channel defines `is_visible`: auto-update.
     is_visible: bool,
+    /// The channel defines `ready` (after the initial state) and
+    /// `disconnect` (when the connection ends).
+    lifecycle: [bool; 2],
     principal: &'a Type,
     /// `connect`'s parameters after the principal, in the fn's order.
     connect_args: Vec<(&'a Ident, &'a Type)>,
@@ -314,6 +317,13 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
             "`is_visible` is for list channels (`state = Vec<T>`): this channel shows one anchor",
         );
     }
+    let lifecycle = ["ready", "disconnect"].map(|hook| {
+        let f = find_fn(imp, hook);
+        if let Some(f) = f {
+            is_async(f, errors);
+        }
+        f.is_some()
+    });
     let (principal, connect_args) = connect?;
 
     // Route parameters and connect parameters match by name.
@@ -409,6 +419,7 @@ fn parse<'a>(args: &'a Args, imp: &'a ItemImpl, errors: &mut Errors) -> Option<C
             None
         },
         is_visible: list.is_some() && is_visible.is_some(),
+        lifecycle,
         principal,
         connect_args,
         actions,
@@ -885,6 +896,22 @@ fn generate(ir: &ChannelIr) -> TokenStream {
             }
         }
     });
+    let lifecycle = ["ready", "disconnect"]
+        .iter()
+        .zip(ir.lifecycle)
+        .filter(|(_, defined)| *defined)
+        .map(|(hook, _)| {
+            let user_fn = Ident::new(hook, Span::call_site());
+            let rxd_fn = format_ident!("rxd_{hook}");
+            quote! {
+                fn #rxd_fn(
+                    self: ::std::sync::Arc<Self>,
+                    #ctx: ::rxd::Ctx,
+                ) -> ::rxd::__private::BoxFuture<'static, ()> {
+                    ::std::boxed::Box::pin(async move { <#self_ty>::#user_fn(&self, &#ctx).await })
+                }
+            }
+        });
     let (list, auto_update) = (ir.list_key.is_some(), ir.is_visible);
     let call_args = ir.connect_args.iter().map(|(ident, _)| ident);
     let action_descriptors = ir.actions.iter().map(|action| {
@@ -966,6 +993,7 @@ fn generate(ir: &ChannelIr) -> TokenStream {
             #write
             #load_fns
             #is_visible
+            #(#lifecycle)*
 
             #consume
 

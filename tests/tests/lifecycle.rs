@@ -19,6 +19,40 @@ struct Slow;
 #[derive(Default, Clone)]
 struct Loads(Arc<AtomicUsize>);
 
+/// How many times the channel's `ready` and `disconnect` ran.
+#[derive(Default, Clone)]
+struct Hooks {
+    ready: Arc<AtomicUsize>,
+    disconnect: Arc<AtomicUsize>,
+}
+
+impl Hooks {
+    /// Waits until `n` connections ended, then a little longer to catch a
+    /// second run of the hook; each admitted connection ran `ready` once.
+    async fn expect(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.disconnect.load(Ordering::SeqCst) < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "disconnect ran {} times, expected {n}",
+                self.disconnect.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            self.disconnect.load(Ordering::SeqCst),
+            n,
+            "disconnect ran once per connection"
+        );
+        assert_eq!(
+            self.ready.load(Ordering::SeqCst),
+            n,
+            "ready ran once per connection"
+        );
+    }
+}
+
 #[rxd::channel(state = Board, route = "/ws/slow/{board_id}")]
 impl Slow {
     async fn connect(_ctx: &Connect, _user: User, board_id: i64) -> Result<Self, Reject> {
@@ -31,6 +65,23 @@ impl Slow {
         db::load_board(ctx.data::<Db>()?, 1)
             .await?
             .ok_or(LoadError::NotFound)
+    }
+
+    async fn ready(&self, ctx: &Ctx) {
+        if let Ok(hooks) = ctx.data::<Hooks>() {
+            hooks.ready.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn disconnect(&self, ctx: &Ctx) {
+        if let Ok(hooks) = ctx.data::<Hooks>() {
+            assert_eq!(
+                hooks.ready.load(Ordering::SeqCst),
+                hooks.disconnect.load(Ordering::SeqCst) + 1,
+                "ready ran first"
+            );
+            hooks.disconnect.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     /// Sleeps, then renames card 1 (so the caller also gets a delta).
@@ -57,11 +108,16 @@ async fn start(limits: rxd::Limits) -> TestServer {
 }
 
 async fn start_counting(limits: rxd::Limits, loads: Loads) -> TestServer {
+    start_with(limits, loads, Hooks::default()).await
+}
+
+async fn start_with(limits: rxd::Limits, loads: Loads, hooks: Hooks) -> TestServer {
     let db = db::open("sqlite::memory:").await.unwrap();
     let app = rxd::App::builder()
         .auth(board::TokenAuth::new(db.clone()))
         .data(db.clone())
         .data(loads)
+        .data(hooks)
         .limits(limits)
         .channel::<Slow>()
         .build();
@@ -75,6 +131,41 @@ async fn connect(server: &TestServer) -> Client {
     let mut state = ClientState::new::<Board>();
     assert_eq!(client.read_initial_state(&mut state).await.unwrap(), None);
     client
+}
+
+#[tokio::test]
+async fn ready_and_disconnect_run_once_for_every_admitted_connection_however_it_ends() {
+    let hooks = Hooks::default();
+    let server = start_with(
+        rxd::Limits {
+            heartbeat_interval: Duration::from_millis(100),
+            heartbeat_timeout: Duration::from_millis(300),
+            ..rxd::Limits::default()
+        },
+        Loads::default(),
+        hooks.clone(),
+    )
+    .await;
+    // The client closes.
+    connect(&server).await.close().await.unwrap();
+    hooks.expect(1).await;
+    // The client goes silent: closed by the heartbeat.
+    let _silent = connect(&server).await;
+    hooks.expect(2).await;
+    // A running call is cancelled by the close; the hook still runs.
+    let mut calling = connect(&server).await;
+    calling
+        .call(1, "slow_rename", vec![json!(5_000)])
+        .await
+        .unwrap();
+    calling.close().await.unwrap();
+    hooks.expect(3).await;
+    // A refused connection was never admitted: nothing to clean up.
+    let mut refused = Client::connect(&server.ws("/ws/slow/1"), "no-such-token")
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut refused).await, 4001);
+    hooks.expect(3).await;
 }
 
 #[tokio::test]

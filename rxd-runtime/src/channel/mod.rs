@@ -77,6 +77,24 @@ pub trait Channel: Sized + Send + Sync + 'static {
         Box::pin(async { false })
     }
 
+    /// The channel's `ready`: the connection was admitted and its initial
+    /// state sent. Runs once per connection (a live re-check runs
+    /// `connect` again, never this), and the connection handles nothing
+    /// else until it returns, so `disconnect` never overtakes it.
+    fn rxd_ready(self: Arc<Self>, ctx: Ctx) -> BoxFuture<'static, ()> {
+        let _ = ctx;
+        Box::pin(async {})
+    }
+
+    /// The channel's `disconnect`: the connection that `connect` admitted
+    /// has ended, for whatever reason. Runs once, after the connection's
+    /// running calls were cancelled. Not run when the process dies: state
+    /// kept elsewhere for a connection (presence, say) needs an expiry too.
+    fn rxd_disconnect(self: Arc<Self>, ctx: Ctx) -> BoxFuture<'static, ()> {
+        let _ = ctx;
+        Box::pin(async {})
+    }
+
     /// Starts the action `action` with JSON arguments: an error at once for
     /// an unknown action or bad arguments, else the call's future.
     fn rxd_call(

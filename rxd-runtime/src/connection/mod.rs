@@ -292,182 +292,197 @@ async fn run<C: Channel>(
     ))
     .await?;
 
-    for frame in anchors.initial_frames() {
-        feed(sink, frame).await?;
-    }
     let runtime = Arc::new(RuntimeCell::new(C::Runtime::default()));
-    if has_runtime {
-        feed(sink, frames::runtime(&runtime.json())).await?;
-    }
-    flush(sink).await?;
-
-    let mut ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone(), inbox.id);
-    // Only a list has orders: the queue's first block is a kilobyte or more
-    // that every idle connection would otherwise hold.
-    let mut list_changes = None;
-    if descriptor.list {
-        let (orders, changes) = tokio::sync::mpsc::unbounded_channel();
-        ctx = ctx.with_list(orders);
-        list_changes = Some(changes);
-    }
-    // Running calls; dropping the set when the connection ends cancels them.
-    let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
-    // Running `is_visible` checks of offered instances.
-    let mut visibility: JoinSet<Option<Key>> = JoinSet::new();
-    let mut consumers = Consumers::new(channel.clone(), ctx.clone(), limits.max_pending_frames);
-    let signals = anchors.signals().clone();
-    let mut shutdown = app.shutting_down.subscribe();
-    // Set once the app shuts down: no new calls; close when the running
-    // ones are done or the deadline passes.
-    let mut drain_deadline: Option<tokio::time::Instant> = None;
-    let mut heartbeat = tokio::time::interval_at(
-        tokio::time::Instant::now() + limits.heartbeat_interval,
-        limits.heartbeat_interval,
-    );
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_heard = tokio::time::Instant::now();
-    loop {
-        if drain_deadline.is_some() && calls.is_empty() {
-            return Err(going_away(sink, &mut anchors).await);
+    let ctx = Ctx::new(app.data.clone(), app.hub.clone(), runtime.clone(), inbox.id);
+    // Everything after `connect` admitted the connection, in a block so that
+    // however it ends (the client left, an error, a shutdown), the channel's
+    // `disconnect` runs once, after the running calls are cancelled (and
+    // after `ready`, which runs inline before anything else is handled).
+    let outcome = async {
+        for frame in anchors.initial_frames() {
+            feed(sink, frame).await?;
         }
-        tokio::select! {
-            biased;
-            _ = signals.overflow.notified() => {
-                return Err(Ending::new(Close::TooSlow, "too many frames pending"));
-            }
-            _ = signals.dropped.notified() => {
-                // A resync: what is queued is true, then the client reloads.
-                let _ = going_away(sink, &mut anchors).await;
-                return Err(Ending::new(Close::GoingAway, "anchor closed"));
-            }
-            _ = inbox.overflow.notified() => {
-                return Err(Ending::new(Close::TooSlow, "too many events pending"));
-            }
-            _ = inbox.orders.given.notified() => {
-                if let Some(order) = inbox.orders.take() {
-                    gate::obey::<C>(app, order, &principal, &params).await?;
-                }
-            }
-            () = shut_down(&mut shutdown), if drain_deadline.is_none() => {
-                drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);
-            }
-            _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
-                // Actions still running are cancelled with the connection.
+        if has_runtime {
+            feed(sink, frames::runtime(&runtime.json())).await?;
+        }
+        flush(sink).await?;
+        let ready = std::panic::AssertUnwindSafe(channel.clone().rxd_ready(ctx.clone()));
+        if ready.catch_unwind().await.is_err() {
+            tracing::error!("the channel's `ready` panicked");
+        }
+        let mut ctx = ctx.clone();
+        // Only a list has orders: the queue's first block is a kilobyte or more
+        // that every idle connection would otherwise hold.
+        let mut list_changes = None;
+        if descriptor.list {
+            let (orders, changes) = tokio::sync::mpsc::unbounded_channel();
+            ctx = ctx.with_list(orders);
+            list_changes = Some(changes);
+        }
+        // Running calls; dropping the set when the connection ends cancels them.
+        let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
+        // Running `is_visible` checks of offered instances.
+        let mut visibility: JoinSet<Option<Key>> = JoinSet::new();
+        let mut consumers = Consumers::new(channel.clone(), ctx.clone(), limits.max_pending_frames);
+        let signals = anchors.signals().clone();
+        let mut shutdown = app.shutting_down.subscribe();
+        // Set once the app shuts down: no new calls; close when the running
+        // ones are done or the deadline passes.
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        let mut heartbeat = tokio::time::interval_at(
+            tokio::time::Instant::now() + limits.heartbeat_interval,
+            limits.heartbeat_interval,
+        );
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            if drain_deadline.is_some() && calls.is_empty() {
                 return Err(going_away(sink, &mut anchors).await);
             }
-            Some(frame) = anchors.frames.recv() => {
-                feed(sink, frame).await?;
-                // Coalesce whatever else is queued into one write.
-                while let Ok(frame) = anchors.frames.try_recv() {
+            tokio::select! {
+                biased;
+                _ = signals.overflow.notified() => {
+                    return Err(Ending::new(Close::TooSlow, "too many frames pending"));
+                }
+                _ = signals.dropped.notified() => {
+                    // A resync: what is queued is true, then the client reloads.
+                    let _ = going_away(sink, &mut anchors).await;
+                    return Err(Ending::new(Close::GoingAway, "anchor closed"));
+                }
+                _ = inbox.overflow.notified() => {
+                    return Err(Ending::new(Close::TooSlow, "too many events pending"));
+                }
+                _ = inbox.orders.given.notified() => {
+                    if let Some(order) = inbox.orders.take() {
+                        gate::obey::<C>(app, order, &principal, &params).await?;
+                    }
+                }
+                () = shut_down(&mut shutdown), if drain_deadline.is_none() => {
+                    drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);
+                }
+                _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
+                    // Actions still running are cancelled with the connection.
+                    return Err(going_away(sink, &mut anchors).await);
+                }
+                Some(frame) = anchors.frames.recv() => {
                     feed(sink, frame).await?;
-                }
-                flush(sink).await?;
-            }
-            Some(order) = recv_order(&mut list_changes) => {
-                change_list(app, &*channel, &mut anchors, sink, order).await?;
-            }
-            Some(offer) = recv_offer(&mut watch) => {
-                if !anchors.shows(offer.key()) {
-                    let key = offer.key().clone();
-                    let check = channel.clone().rxd_is_visible(ctx.clone(), offer);
-                    visibility.spawn(async move { check.await.then_some(key) });
-                }
-            }
-            Some(visible) = visibility.join_next(), if !visibility.is_empty() => {
-                // A check that panicked shows nothing; the panic is logged.
-                if let Ok(Some(key)) = visible {
-                    change_list(app, &*channel, &mut anchors, sink, ListOrder::Add(key, At::End)).await?;
-                }
-            }
-            Some(done) = calls.join_next(), if !calls.is_empty() => {
-                // Only a cancelled task fails to join, and none is cancelled
-                // while the connection lives.
-                let Ok((id, result)) = done else { continue };
-                // The deltas an action's batch caused were queued before it
-                // returned, and so were its runtime changes: both go out
-                // before its reply.
-                while let Ok(frame) = anchors.frames.try_recv() {
-                    feed(sink, frame).await?;
-                }
-                // So are its list changes.
-                while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
-                    change_list(app, &*channel, &mut anchors, sink, order).await?;
-                }
-                if has_runtime && runtime_changed(&runtime) {
-                    feed(sink, frames::runtime(&runtime.json())).await?;
-                }
-                feed(sink, frames::reply(id, &result)).await?;
-                flush(sink).await?;
-            }
-            Some(notice) = inbox.notices.recv() => match notice {
-                Notice::Frame(frame) => {
-                    feed(sink, frame).await?;
+                    // Coalesce whatever else is queued into one write.
+                    while let Ok(frame) = anchors.frames.try_recv() {
+                        feed(sink, frame).await?;
+                    }
                     flush(sink).await?;
                 }
-                Notice::Event { kind, event } => consumers.offer(kind, event)?,
-            },
-            () = consumers.next(), if consumers.busy() => {}
-            _ = runtime.changed.notified(), if has_runtime => {
-                feed(sink, frames::runtime(&runtime.json())).await?;
-                flush(sink).await?;
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > limits.heartbeat_timeout {
-                    return Err(Ending::new(Close::Timeout, "no answer to heartbeats"));
+                Some(order) = recv_order(&mut list_changes) => {
+                    change_list(app, &*channel, &mut anchors, sink, order).await?;
                 }
-                sink.send(Message::Ping(bytes::Bytes::new()))
-                    .await
-                    .map_err(write_failed)?;
-            }
-            message = stream.next() => {
-                last_heard = tokio::time::Instant::now();
-                let text = match message {
-                    None | Some(Ok(Message::Close(_))) => return Ok(()),
-                    Some(Err(error)) => return read_failed(error),
-                    Some(Ok(Message::Binary(_))) => {
-                        return Err(Ending::new(Close::ProtocolError, "binary frames are not supported"));
+                Some(offer) = recv_offer(&mut watch) => {
+                    if !anchors.shows(offer.key()) {
+                        let key = offer.key().clone();
+                        let check = channel.clone().rxd_is_visible(ctx.clone(), offer);
+                        visibility.spawn(async move { check.await.then_some(key) });
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Text(text))) => text,
-                };
-                let reply = match incoming(&text)? {
-                    Incoming::Answer(frame) => frame,
-                    Incoming::Call { id, .. } | Incoming::Write { id, .. } if drain_deadline.is_some() => refused(
-                        &app.hub.inner.metrics,
-                        id,
-                        ActionError::new("shutting_down", "the server is shutting down"),
-                    ),
-                    Incoming::Call { id, .. } | Incoming::Write { id, .. } if calls.len() >= limits.max_calls_in_flight => {
-                        refused(&app.hub.inner.metrics, id, ActionError::new(
-                            "too_many_calls",
-                            format!("at most {} calls may run at once", limits.max_calls_in_flight),
-                        ))
+                }
+                Some(visible) = visibility.join_next(), if !visibility.is_empty() => {
+                    // A check that panicked shows nothing; the panic is logged.
+                    if let Ok(Some(key)) = visible {
+                        change_list(app, &*channel, &mut anchors, sink, ListOrder::Add(key, At::End)).await?;
                     }
-                    Incoming::Call { id, action, args } => {
-                        match channel.clone().rxd_call(ctx.clone(), &action, args) {
-                            Err(error) => refused(&app.hub.inner.metrics, id, error),
-                            Ok(call) => {
-                                calls.spawn(run_call(id, action, call, app.hub.inner.metrics.clone()));
-                                continue;
+                }
+                Some(done) = calls.join_next(), if !calls.is_empty() => {
+                    // Only a cancelled task fails to join, and none is cancelled
+                    // while the connection lives.
+                    let Ok((id, result)) = done else { continue };
+                    // The deltas an action's batch caused were queued before it
+                    // returned, and so were its runtime changes: both go out
+                    // before its reply.
+                    while let Ok(frame) = anchors.frames.try_recv() {
+                        feed(sink, frame).await?;
+                    }
+                    // So are its list changes.
+                    while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
+                        change_list(app, &*channel, &mut anchors, sink, order).await?;
+                    }
+                    if has_runtime && runtime_changed(&runtime) {
+                        feed(sink, frames::runtime(&runtime.json())).await?;
+                    }
+                    feed(sink, frames::reply(id, &result)).await?;
+                    flush(sink).await?;
+                }
+                Some(notice) = inbox.notices.recv() => match notice {
+                    Notice::Frame(frame) => {
+                        feed(sink, frame).await?;
+                        flush(sink).await?;
+                    }
+                    Notice::Event { kind, event } => consumers.offer(kind, event)?,
+                },
+                () = consumers.next(), if consumers.busy() => {}
+                _ = runtime.changed.notified(), if has_runtime => {
+                    feed(sink, frames::runtime(&runtime.json())).await?;
+                    flush(sink).await?;
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > limits.heartbeat_timeout {
+                        return Err(Ending::new(Close::Timeout, "no answer to heartbeats"));
+                    }
+                    sink.send(Message::Ping(bytes::Bytes::new()))
+                        .await
+                        .map_err(write_failed)?;
+                }
+                message = stream.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    let text = match message {
+                        None | Some(Ok(Message::Close(_))) => return Ok(()),
+                        Some(Err(error)) => return read_failed(error),
+                        Some(Ok(Message::Binary(_))) => {
+                            return Err(Ending::new(Close::ProtocolError, "binary frames are not supported"));
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Text(text))) => text,
+                    };
+                    let reply = match incoming(&text)? {
+                        Incoming::Answer(frame) => frame,
+                        Incoming::Call { id, .. } | Incoming::Write { id, .. } if drain_deadline.is_some() => refused(
+                            &app.hub.inner.metrics,
+                            id,
+                            ActionError::new("shutting_down", "the server is shutting down"),
+                        ),
+                        Incoming::Call { id, .. } | Incoming::Write { id, .. } if calls.len() >= limits.max_calls_in_flight => {
+                            refused(&app.hub.inner.metrics, id, ActionError::new(
+                                "too_many_calls",
+                                format!("at most {} calls may run at once", limits.max_calls_in_flight),
+                            ))
+                        }
+                        Incoming::Call { id, action, args } => {
+                            match channel.clone().rxd_call(ctx.clone(), &action, args) {
+                                Err(error) => refused(&app.hub.inner.metrics, id, error),
+                                Ok(call) => {
+                                    calls.spawn(run_call(id, action, call, app.hub.inner.metrics.clone()));
+                                    continue;
+                                }
                             }
                         }
-                    }
-                    Incoming::Write { id, object } => {
-                        match writes::check(&descriptor.writes, |id| anchors.hold(&app.hub, id), object) {
-                            Err(error) => refused(&app.hub.inner.metrics, id, error),
-                            Ok(write) => {
-                                let call = channel.clone().rxd_write(ctx.clone(), write);
-                                calls.spawn(run_call(id, "write".to_owned(), call, app.hub.inner.metrics.clone()));
-                                continue;
+                        Incoming::Write { id, object } => {
+                            match writes::check(&descriptor.writes, |id| anchors.hold(&app.hub, id), object) {
+                                Err(error) => refused(&app.hub.inner.metrics, id, error),
+                                Ok(write) => {
+                                    let call = channel.clone().rxd_write(ctx.clone(), write);
+                                    calls.spawn(run_call(id, "write".to_owned(), call, app.hub.inner.metrics.clone()));
+                                    continue;
+                                }
                             }
                         }
-                    }
-                };
-                feed(sink, reply).await?;
-                flush(sink).await?;
+                    };
+                    feed(sink, reply).await?;
+                    flush(sink).await?;
+                }
             }
         }
     }
+    .await;
+    // Spawned, so that the close frame does not wait for the app's cleanup
+    // (a database write, typically) and a slow hook holds no socket.
+    tokio::spawn(channel.rxd_disconnect(ctx).in_current_span());
+    outcome
 }
 
 /// Takes a pending change notification, if there is one: a change already
