@@ -17,7 +17,11 @@ use std::time::Instant;
 
 /// Examples with a front end: `(cargo package, npm workspace)`. Each
 /// browser test finds its server binary in `<PACKAGE>_BIN`.
-const EXAMPLES: &[(&str, &str)] = &[("board", "board-frontend"), ("profile", "profile-frontend")];
+const EXAMPLES: &[(&str, &str)] = &[
+    ("board", "board-frontend"),
+    ("profile", "profile-frontend"),
+    ("chat", "chat-frontend"),
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
