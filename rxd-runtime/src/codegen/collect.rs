@@ -76,6 +76,7 @@ impl Collector {
     pub fn ty(&mut self, ty: &TsType) -> Result<(), CodegenError> {
         match ty {
             TsType::Number
+            | TsType::Integer
             | TsType::String
             | TsType::Boolean
             | TsType::Null

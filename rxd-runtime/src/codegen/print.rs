@@ -205,7 +205,7 @@ impl Printer {
 
     fn ty_in(&mut self, ty: &TsType, cx: Context, depth: usize) -> String {
         match ty {
-            TsType::Number => "number".into(),
+            TsType::Number | TsType::Integer => "number".into(),
             TsType::String => "string".into(),
             TsType::Boolean => "boolean".into(),
             TsType::Null => "null".into(),
@@ -306,7 +306,7 @@ impl Printer {
         flatten_intersection(members, &mut flat);
         let string_map = |t: &TsType| {
             matches!(t, TsType::Record(key, _)
-                if matches!(**key, TsType::String | TsType::Number | TsType::NumericString))
+                if matches!(**key, TsType::String | TsType::Number | TsType::Integer | TsType::NumericString))
         };
         let widened: Vec<TsType>;
         let flat: Vec<&TsType> = if flat.len() > 1 && flat.iter().any(|t| string_map(t)) {
@@ -384,7 +384,7 @@ impl Printer {
         let value = self.ty(value, depth);
         match key {
             // A generic key stands for a type that JSON writes as a string.
-            TsType::String | TsType::Number | TsType::Param(_) => {
+            TsType::String | TsType::Number | TsType::Integer | TsType::Param(_) => {
                 format!("{{ [key: string]: {value} }}")
             }
             TsType::NumericString => format!("{{ [key: `${{number}}`]: {value} }}"),

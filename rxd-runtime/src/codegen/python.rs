@@ -10,9 +10,8 @@
 //!   object) or a `TypeAlias` (anything else); JSON values pass through
 //!   unchanged. Generic declarations, intersections, raw TypeScript and
 //!   `serde_json::Value` are `Any`.
-//! - Types: `number` is `float` (the type model does not tell integers
-//!   apart; `int` is a `float` for type checkers), `string` `str`, `boolean`
-//!   `bool`, `null` `None`, arrays `list[T]`, tuples `tuple[...]`, maps
+//! - Types: a Rust integer is `int`, a float `float`, `string` `str`,
+//!   `boolean` `bool`, `null` `None`, arrays `list[T]`, tuples `tuple[...]`, maps
 //!   `dict[str, V]`, string literals `Literal[...]`, unions `A | B`.
 //! - One class per channel, named after it: `route`, `model` (the
 //!   `rxd_client.Model` dict, as in `.channels.ts`), `connect(base_url,
@@ -248,6 +247,7 @@ pub(super) fn py_names(taken: &[&str], names: &[&str]) -> Vec<String> {
 pub(super) fn py_type(ty: &TsType, model: &Model) -> String {
     match ty {
         TsType::Number => "float".to_owned(),
+        TsType::Integer => "int".to_owned(),
         TsType::String | TsType::NumericString => "str".to_owned(),
         TsType::Boolean => "bool".to_owned(),
         TsType::Null => "None".to_owned(),

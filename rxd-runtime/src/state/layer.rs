@@ -108,7 +108,7 @@ impl Layer {
     pub fn key_ts(&self) -> TsType {
         match self.field(&self.key_field).map(|f| &f.ty) {
             Some(FieldType::Value(ts)) => ts.clone(),
-            _ => TsType::Number,
+            _ => TsType::Integer,
         }
     }
 }

@@ -21,9 +21,13 @@ use super::layer::Layer;
 /// A TypeScript type.
 #[derive(Debug, Clone)]
 pub enum TsType {
-    /// `number` (every Rust integer and float; see `docs/TYPES.md` on
-    /// precision above 2^53).
+    /// `number`: a Rust float (and `serde_json::Number`, which may be
+    /// either).
     Number,
+    /// `number` too, holding a Rust integer: TypeScript has one number
+    /// type, but the Python and Rust clients type it `int` and `i64` (see
+    /// `docs/TYPES.md` on precision above 2^53).
+    Integer,
     /// `string`.
     String,
     /// `boolean`.
@@ -171,6 +175,7 @@ impl TsType {
         };
         match (self, other) {
             (Number, Number)
+            | (Integer, Integer)
             | (String, String)
             | (Boolean, Boolean)
             | (Null, Null)
@@ -403,14 +408,14 @@ macro_rules! ts_as {
     )*};
 }
 
-ts_as!(TsType::Number => i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
-ts_as!(TsType::Number =>
+ts_as!(TsType::Integer => i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+ts_as!(TsType::Integer =>
     std::num::NonZeroI8, std::num::NonZeroI16, std::num::NonZeroI32, std::num::NonZeroI64,
     std::num::NonZeroI128, std::num::NonZeroIsize,
     std::num::NonZeroU8, std::num::NonZeroU16, std::num::NonZeroU32, std::num::NonZeroU64,
     std::num::NonZeroU128, std::num::NonZeroUsize,
-    serde_json::Number,
 );
+ts_as!(TsType::Number => f32, f64, serde_json::Number);
 ts_as!(TsType::String =>
     String, str, char, std::path::PathBuf, std::path::Path,
     std::net::IpAddr, std::net::Ipv4Addr, std::net::Ipv6Addr,
@@ -443,7 +448,7 @@ fn object(fields: Vec<(&str, TsType)>) -> TsType {
 /// `{ secs: number; nanos: number }`, as serde writes it.
 impl TypeScript for std::time::Duration {
     fn ts_type() -> TsType {
-        object(vec![("secs", TsType::Number), ("nanos", TsType::Number)])
+        object(vec![("secs", TsType::Integer), ("nanos", TsType::Integer)])
     }
 }
 
@@ -451,8 +456,8 @@ impl TypeScript for std::time::Duration {
 impl TypeScript for std::time::SystemTime {
     fn ts_type() -> TsType {
         object(vec![
-            ("secs_since_epoch", TsType::Number),
-            ("nanos_since_epoch", TsType::Number),
+            ("secs_since_epoch", TsType::Integer),
+            ("nanos_since_epoch", TsType::Integer),
         ])
     }
 }
@@ -573,7 +578,7 @@ impl<T: TypeScript, const N: usize> TypeScript for [T; N] {
 /// writes an integer key as its decimal text.
 fn map_key(key: TsType) -> TsType {
     match key {
-        TsType::Number => TsType::String,
+        TsType::Number | TsType::Integer => TsType::String,
         other => other,
     }
 }
@@ -582,7 +587,7 @@ fn map_key(key: TsType) -> TsType {
 /// key.
 fn map_input_key(key: TsType) -> TsType {
     match key {
-        TsType::Number => TsType::NumericString,
+        TsType::Number | TsType::Integer => TsType::NumericString,
         other => other,
     }
 }

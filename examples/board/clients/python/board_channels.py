@@ -32,7 +32,7 @@ class InvalidFields(TypedDict):
 class Board:
     """A kanban board: one board is one channel context."""
 
-    id: float
+    id: int
     title: str
     columns: list[Column]
     owner: User
@@ -52,9 +52,9 @@ class Board:
 class Card:
     """A card; moving it is saving it with another `column_id`."""
 
-    id: float
+    id: int
     # Writable: the browser moves a card by saving its column.
-    column_id: float
+    column_id: int
     title: str
     assignee: User | None
 
@@ -73,8 +73,8 @@ class Card:
 class Column:
     """A column of cards."""
 
-    id: float
-    board_id: float
+    id: int
+    board_id: int
     name: str
     cards: list[Card]
 
@@ -93,7 +93,7 @@ class Column:
 class User:
     """A user; the same user under two boards is one instance."""
 
-    id: float
+    id: int
     name: str
 
     @classmethod
@@ -126,12 +126,12 @@ class BoardChannel:
         """The protocol client underneath."""
 
     @classmethod
-    def path(cls, board_id: float) -> str:
+    def path(cls, board_id: int) -> str:
         """The route with its parameters filled in."""
         return "/ws/boards/" + _segment(board_id)
 
     @classmethod
-    async def connect(cls, base_url: str, board_id: float, token: str, *, timeout: float = 10.0) -> BoardChannel:
+    async def connect(cls, base_url: str, board_id: int, token: str, *, timeout: float = 10.0) -> BoardChannel:
         """Connects to `base_url` (`ws://host:port`) and waits for the initial state."""
         url = base_url.rstrip("/") + cls.path(board_id)
         return cls(await rxd_client.Channel.connect(url, token, cls.model, timeout=timeout))
@@ -164,7 +164,7 @@ class BoardChannel:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def create_card(self, column_id: float, title: str, assignee_id: float | None = None) -> Card:
+    async def create_card(self, column_id: int, title: str, assignee_id: int | None = None) -> Card:
         """Adds a card at the end of a column of this board.
 
         Raises `rxd_client.ActionError` (details: `InvalidFields`) on an error reply.
@@ -172,7 +172,7 @@ class BoardChannel:
         result = await self.channel.call("create_card", column_id, title, assignee_id)
         return Card.from_json(result)
 
-    async def rename_card(self, card_id: float, title: str) -> Card:
+    async def rename_card(self, card_id: int, title: str) -> Card:
         """Renames a card of this board.
 
         Raises `rxd_client.ActionError` (details: `InvalidFields`) on an error reply.
@@ -180,7 +180,7 @@ class BoardChannel:
         result = await self.channel.call("rename_card", card_id, title)
         return Card.from_json(result)
 
-    async def move_card(self, card_id: float, column_id: float) -> Card:
+    async def move_card(self, card_id: int, column_id: int) -> Card:
         """Moves a card to the end of another column of this board.
 
         Raises `rxd_client.ActionError` (details: `InvalidFields`) on an error reply.
@@ -188,7 +188,7 @@ class BoardChannel:
         result = await self.channel.call("move_card", card_id, column_id)
         return Card.from_json(result)
 
-    async def delete_card(self, card_id: float) -> None:
+    async def delete_card(self, card_id: int) -> None:
         """Deletes a card of this board.
 
         Raises `rxd_client.ActionError` on an error reply.
