@@ -460,7 +460,7 @@ fn show(ts: &TsType) -> String {
         format!("{{ {} }}", fields.join("; "))
     }
     match ts {
-        TsType::Number => "number".into(),
+        TsType::Number | TsType::Integer => "number".into(),
         TsType::String => "string".into(),
         TsType::Boolean => "boolean".into(),
         TsType::Null => "null".into(),
@@ -895,4 +895,15 @@ async fn channel_expansion() {
     let ctx = Connect::new(Data::default(), route.clone());
     let rejected = TagChannel::rxd_connect(ctx, (), route).await;
     assert!(matches!(rejected, Err(Reject::Internal(e)) if e.to_string() == "boom"));
+}
+
+#[test]
+fn integers_and_floats_print_alike_but_stay_apart_in_the_model() {
+    use rxd::TypeScript;
+    assert!(matches!(i64::ts_type(), TsType::Integer));
+    assert!(matches!(u8::ts_type(), TsType::Integer));
+    assert!(matches!(std::num::NonZeroU32::ts_type(), TsType::Integer));
+    assert!(matches!(f64::ts_type(), TsType::Number));
+    assert!(matches!(serde_json::Number::ts_type(), TsType::Number));
+    assert_eq!(show(&i64::ts_type()), show(&f64::ts_type()));
 }

@@ -136,9 +136,17 @@ fn makefrontend(args: &[String]) -> Result<ExitCode> {
     // the front end's TypeScript.
     let python_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/python");
     let python = rxd::codegen::write_python("board", &app.channels(), &python_dir, mode)?;
-    let changed: Vec<_> = typescript.changed.iter().chain(&python.changed).collect();
+    // And the typed Rust client, as the `board-client` crate's module.
+    let rust_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/rust/src");
+    let rust = rxd::codegen::write_rust("board", &app.channels(), &rust_dir, mode)?;
+    let changed: Vec<_> = typescript
+        .changed
+        .iter()
+        .chain(&python.changed)
+        .chain(&rust.changed)
+        .collect();
     if check && !changed.is_empty() {
-        eprintln!("{}{}", typescript.diff, python.diff);
+        eprintln!("{}{}{}", typescript.diff, python.diff, rust.diff);
         eprintln!("stale generated files; run `cargo xtask makefrontend`:");
         for path in &changed {
             eprintln!("  {}", path.display());

@@ -4,6 +4,12 @@
 //! parsed [`ServerMessage`]s; [`ClientState`] applies them the way the
 //! TypeScript client does (snapshot swap at `ready`, stale deltas ignored,
 //! deletes) and rebuilds the nested state with the layer descriptors.
+//! [`Session`] puts the two together, with calls matched to their replies:
+//! the generated typed Rust clients are a thin layer over it.
+
+mod session;
+
+pub use session::{arg, segment, CallError, Change, Session, SessionError};
 
 use std::collections::HashMap;
 

@@ -1,6 +1,8 @@
 //! TypeScript generation: channel descriptors to `<app>.interfaces.ts` and
-//! `<app>.channels.ts`; and, from the same model, a typed Python client
-//! `<app>_channels.py` ([`generate_python`], over `rxd-client-py/rxd_client.py`).
+//! `<app>.channels.ts`; and, from the same model, typed clients in Python,
+//! `<app>_channels.py` ([`generate_python`], over `rxd-client-py/rxd_client.py`),
+//! and Rust, `<app>_channels.rs` ([`generate_rust`], over
+//! [`crate::client::Session`]).
 //!
 //! [`generate`] returns the two files' text; [`write_frontend`] writes them
 //! (or, with [`Mode::Check`], reports which committed files are stale).
@@ -116,6 +118,7 @@ mod diff;
 mod interfaces;
 mod print;
 mod python;
+mod rust;
 #[cfg(test)]
 mod tests;
 mod writes;
@@ -263,6 +266,29 @@ pub fn generate_python(
     python::render(app_name, &channels, &model)
 }
 
+/// The text of `<app>_channels.rs` ([`rust_file_name`]): a typed Rust
+/// client per channel over [`crate::client::Session`], from the same type
+/// model as [`generate`]: a struct per layer (deriving `ContextState`, so
+/// the session rebuilds it), a struct, enum or alias per named declaration,
+/// and one struct per channel with `connect`, a typed `state` and an
+/// `async fn` per action. The including crate needs `rxd`, `serde` (with
+/// `derive`) and `serde_json`.
+pub fn generate_rust(
+    app_name: &str,
+    channels: &[&ChannelDescriptor],
+) -> Result<String, CodegenError> {
+    check_app_name(app_name)?;
+    let channels = sorted_channels(channels)?;
+    let model = collect_model(&channels)?;
+    rust::render(app_name, &channels, &model)
+}
+
+/// The Rust module file for `app_name`: `<app_name>_channels.rs`, `-` and
+/// `.` replaced by `_`.
+pub fn rust_file_name(app_name: &str) -> String {
+    format!("{}_channels.rs", app_name.replace(['-', '.'], "_"))
+}
+
 /// The Python module file for `app_name`: `<app_name>_channels.py`, `-`
 /// and `.` replaced by `_` so that it imports.
 pub fn python_file_name(app_name: &str) -> String {
@@ -358,6 +384,18 @@ pub fn write_python(
 ) -> Result<Report, CodegenError> {
     let module = generate_python(app_name, channels)?;
     write_files([(dir.join(python_file_name(app_name)), module)], dir, mode)
+}
+
+/// Generates the Rust module ([`rust_file_name`]) into `dir`, or checks it,
+/// as [`write_frontend`] does the TypeScript.
+pub fn write_rust(
+    app_name: &str,
+    channels: &[&ChannelDescriptor],
+    dir: &Path,
+    mode: Mode,
+) -> Result<Report, CodegenError> {
+    let module = generate_rust(app_name, channels)?;
+    write_files([(dir.join(rust_file_name(app_name)), module)], dir, mode)
 }
 
 /// Writes (or checks) generated files, touching only those that changed.
