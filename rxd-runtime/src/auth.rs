@@ -50,6 +50,17 @@ pub trait Authenticator: Send + Sync + 'static {
         let _ = principal;
         None
     }
+
+    /// The most connections this principal may hold at once across the
+    /// deployment, when it has its own cap (a device token allowed one
+    /// socket, say); `None` applies `Limits::max_connections_per_principal`.
+    /// Counted like that limit: per [`Authenticator::principal_id`], in
+    /// every process (through Redis with `RedisBroker`); over it, the
+    /// connection closes with 4029.
+    fn max_connections(&self, principal: &Self::Principal) -> Option<usize> {
+        let _ = principal;
+        None
+    }
 }
 
 /// The SHA-256 of a token, in hex: how rxd names a token anywhere it is
@@ -71,6 +82,8 @@ pub(crate) struct Identity {
     pub(crate) principal: std::sync::Arc<str>,
     /// [`token_hash`] of the connection's token.
     pub(crate) token_hash: std::sync::Arc<str>,
+    /// [`Authenticator::max_connections`].
+    pub(crate) max_connections: Option<usize>,
 }
 
 /// An authenticated principal (type-erased) and its identity.
@@ -110,11 +123,13 @@ impl<A: Authenticator> ErasedAuthenticator for A {
             let id = self
                 .principal_id(&principal)
                 .unwrap_or_else(|| format!("token:{token_hash}"));
+            let max_connections = self.max_connections(&principal);
             Ok(Authenticated {
                 principal: Box::new(principal),
                 identity: Identity {
                     principal: id.into(),
                     token_hash: token_hash.into(),
+                    max_connections,
                 },
             })
         })

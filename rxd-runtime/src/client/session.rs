@@ -109,7 +109,17 @@ impl<S: ContextState + DeserializeOwned> Session<S> {
     /// Connects to `url`, authenticates with `token` and reads the initial
     /// state. A refusal is [`SessionError::Closed`] with its code.
     pub async fn connect(url: &str, token: &str) -> Result<Session<S>, SessionError> {
-        let mut client = Client::connect(url, token).await?;
+        Session::start(Client::connect(url, token).await?).await
+    }
+
+    /// [`Session::connect`], with the token in an `Authorization: Bearer`
+    /// header instead of the first message, as devices and other
+    /// non-browser clients may.
+    pub async fn connect_with_header(url: &str, token: &str) -> Result<Session<S>, SessionError> {
+        Session::start(Client::connect_with_header(url, token).await?).await
+    }
+
+    async fn start(mut client: Client) -> Result<Session<S>, SessionError> {
         let mut state = ClientState::new::<S>();
         match client.read_initial_state(&mut state).await? {
             Some(ServerMessage::Closed { code, reason }) => {

@@ -26,7 +26,9 @@ pub(super) async fn admit(
             &identity.token_hash,
             connection,
             limits.max_connections_per_process,
-            limits.max_connections_per_principal,
+            identity
+                .max_connections
+                .or(limits.max_connections_per_principal),
         )
         .await
         .map_err(|refused| match refused {
