@@ -21,6 +21,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("board", "board-frontend"),
     ("profile", "profile-frontend"),
     ("chat", "chat-frontend"),
+    ("iot", "iot-frontend"),
 ];
 
 fn main() -> ExitCode {

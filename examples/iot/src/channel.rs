@@ -135,7 +135,7 @@ impl TopicsChannel {
     /// one of the token's grants covers; returns every subscription.
     /// Errors: `invalid_pattern`, `not_granted`, `too_many_subscriptions`.
     #[action]
-    async fn subscribe(&self, ctx: &Ctx, pattern: String) -> Result<Vec<String>, ActionError> {
+    async fn subscribe_to(&self, ctx: &Ctx, pattern: String) -> Result<Vec<String>, ActionError> {
         topics::check_pattern(&pattern)
             .map_err(|e| ActionError::new("invalid_pattern", e.to_string()))?;
         if !lock(&self.grants)
@@ -165,9 +165,14 @@ impl TopicsChannel {
         Ok(subscriptions)
     }
 
-    /// Ends a subscription (none is an error); returns the rest.
+    /// Ends a subscription (one it does not hold is no error); returns the
+    /// rest.
     #[action]
-    async fn unsubscribe(&self, ctx: &Ctx, pattern: String) -> Result<Vec<String>, ActionError> {
+    async fn unsubscribe_from(
+        &self,
+        ctx: &Ctx,
+        pattern: String,
+    ) -> Result<Vec<String>, ActionError> {
         let subscriptions = {
             let mut subscriptions = lock(&self.subscriptions);
             subscriptions.retain(|s| *s != pattern);

@@ -117,7 +117,7 @@ async fn publish(
 }
 
 async fn subscribe(session: &mut Session<Token>, pattern: &str) -> Result<Vec<String>, CallError> {
-    session.call("subscribe", vec![json!(pattern)]).await
+    session.call("subscribe_to", vec![json!(pattern)]).await
 }
 
 #[tokio::test]
@@ -195,7 +195,7 @@ async fn a_dashboard_sees_what_its_pattern_matches_from_a_device() {
 
     // Unsubscribing forgets what only that pattern matched.
     let left: Vec<String> = dashboard
-        .call("unsubscribe", vec![json!("sensors/+/temperature")])
+        .call("unsubscribe_from", vec![json!("sensors/+/temperature")])
         .await
         .unwrap();
     assert!(left.is_empty());
