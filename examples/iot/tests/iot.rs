@@ -21,8 +21,28 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_on(None).await
+}
+
+/// A server on its own database, on Redis when `redis` names a namespace
+/// there: two such servers are two processes of one deployment.
+async fn start_on(redis: Option<&str>) -> Server {
     let db = iot::db::open("sqlite::memory:").await.expect("open");
-    let app = iot::app_builder(db.clone()).build();
+    let builder = iot::app_builder(db.clone());
+    let app = match redis {
+        Some(namespace) => {
+            let url =
+                std::env::var("IOT_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            let config = rxd::broker::RedisConfig::new(&url)
+                .expect("a Redis URL")
+                .namespace(namespace);
+            let broker = rxd::broker::RedisBroker::connect(config)
+                .await
+                .unwrap_or_else(|e| panic!("Redis at {url} is needed: {e}"));
+            builder.broker(broker).build()
+        }
+        None => builder.build(),
+    };
     let router = iot::router(&app, db, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -298,6 +318,53 @@ async fn a_token_capped_at_one_connection_gets_one() {
             Err(other) => panic!("after the first closed: {other}"),
         }
     }
+}
+
+#[tokio::test]
+async fn the_cap_and_a_deletion_hold_across_processes_sharing_redis() {
+    let namespace = format!(
+        "iot-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let (one, two) = (
+        start_on(Some(&namespace)).await,
+        start_on(Some(&namespace)).await,
+    );
+    let mut device = one.device(2).await.expect("device 2 on the first process");
+    match two.device(2).await {
+        Err(SessionError::Closed { code, .. }) => {
+            assert_eq!(code, 4029, "one socket per token, deployment-wide")
+        }
+        other => panic!("a second socket on the other process: {:?}", other.err()),
+    }
+    // The operator deletes the token on the second process: the socket on
+    // the first closes.
+    let (status, _) = two
+        .operator(
+            Method::DELETE,
+            "/api/tokens/3",
+            Some("operator-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let closed = loop {
+        match tokio::time::timeout(WAIT, device.next_change())
+            .await
+            .expect("closed in time")
+        {
+            Ok(_) => continue,
+            Err(error) => break error,
+        }
+    };
+    assert!(
+        matches!(closed, SessionError::Closed { code: 4030, .. }),
+        "{closed}"
+    );
 }
 
 #[tokio::test]
