@@ -185,7 +185,7 @@ impl App {
     /// connection has closed.
     ///
     /// Call it from your server's graceful-shutdown future, on SIGTERM or
-    /// ctrl-c, before the listener stops.
+    /// ctrl-c ([`shutdown_signal`]), before the listener stops.
     pub async fn shutdown(&self) {
         self.inner.shutting_down.send_replace(true);
         let mut connections = self.inner.connections.subscribe();
@@ -438,4 +438,38 @@ impl LayerRegistry {
         }
         Ok(())
     }
+}
+
+/// Resolves on SIGTERM (what process managers send) or ctrl-c: what a
+/// server waits for before [`App::shutdown`].
+///
+/// ```no_run
+/// # async fn serve(app: rxd::App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// let stopping = app.clone();
+/// axum::serve(listener, app.router())
+///     .with_graceful_shutdown(async move {
+///         rxd::app::shutdown_signal().await;
+///         stopping.shutdown().await;
+///     })
+///     .await
+/// # }
+/// ```
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

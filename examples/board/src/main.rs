@@ -88,34 +88,12 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let shutting_down = app.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            stop_signal().await;
+            rxd::app::shutdown_signal().await;
             tracing::info!("shutting down");
             shutting_down.shutdown().await;
         })
         .await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// SIGTERM (what process managers send) or ctrl-c.
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 fn makefrontend(args: &[String]) -> Result<ExitCode> {
@@ -139,22 +117,5 @@ fn makefrontend(args: &[String]) -> Result<ExitCode> {
     // And the typed Rust client, as the `board-client` crate's module.
     let rust_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/rust/src");
     let rust = rxd::codegen::write_rust("board", &app.channels(), &rust_dir, mode)?;
-    let changed: Vec<_> = typescript
-        .changed
-        .iter()
-        .chain(&python.changed)
-        .chain(&rust.changed)
-        .collect();
-    if check && !changed.is_empty() {
-        eprintln!("{}{}{}", typescript.diff, python.diff, rust.diff);
-        eprintln!("stale generated files; run `cargo xtask makefrontend`:");
-        for path in &changed {
-            eprintln!("  {}", path.display());
-        }
-        return Ok(ExitCode::FAILURE);
-    }
-    for path in &changed {
-        println!("wrote {}", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(typescript.merge(python).merge(rust).finish(mode))
 }

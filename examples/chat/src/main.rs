@@ -128,35 +128,13 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let app = server.app.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            stop_signal().await;
+            rxd::app::shutdown_signal().await;
             tracing::info!("shutting down");
             app.shutdown().await;
         })
         .await?;
     server.shut_down().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// SIGTERM (what process managers send) or ctrl-c.
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 async fn makefrontend(args: &[String]) -> Result<ExitCode> {
@@ -174,16 +152,5 @@ async fn makefrontend(args: &[String]) -> Result<ExitCode> {
     let presence = std::sync::Arc::new(chat::Presence::new(db.clone(), PresenceConfig::default()));
     let app = chat::app_builder(db, presence, ChatSettings::default()).build();
     let report = rxd::codegen::write_frontend("chat", &app.channels(), &out, mode)?;
-    if mode == rxd::codegen::Mode::Check && !report.changed.is_empty() {
-        eprintln!("{}", report.diff);
-        eprintln!("stale generated files; run `cargo xtask makefrontend`:");
-        for path in &report.changed {
-            eprintln!("  {}", path.display());
-        }
-        return Ok(ExitCode::FAILURE);
-    }
-    for path in &report.changed {
-        println!("wrote {}", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(report.finish(mode))
 }

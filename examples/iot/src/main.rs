@@ -82,7 +82,7 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let shutting_down = app.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            rxd::app::shutdown_signal().await;
             shutting_down.shutdown().await;
         })
         .await?;
@@ -117,16 +117,5 @@ fn makefrontend(args: &[String]) -> Result<ExitCode> {
     let db = sqlx::SqlitePool::connect_lazy("sqlite::memory:")?;
     let app = iot::app_builder(db).build();
     let report = rxd::codegen::write_frontend("iot", &app.channels(), &out, mode)?;
-    if mode == rxd::codegen::Mode::Check && !report.changed.is_empty() {
-        eprintln!("{}", report.diff);
-        eprintln!("stale generated files; run `cargo xtask makefrontend`:");
-        for path in &report.changed {
-            eprintln!("  {}", path.display());
-        }
-        return Ok(ExitCode::FAILURE);
-    }
-    for path in &report.changed {
-        println!("wrote {}", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(report.finish(mode))
 }

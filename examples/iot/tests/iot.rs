@@ -110,6 +110,20 @@ impl Server {
     }
 }
 
+/// Reads until the server closes the session; its close code.
+async fn close_code(session: &mut Session<Token>) -> u16 {
+    loop {
+        match tokio::time::timeout(WAIT, session.next_change())
+            .await
+            .expect("closed in time")
+        {
+            Ok(_) => continue,
+            Err(SessionError::Closed { code, .. }) => return code,
+            Err(other) => panic!("expected a close, got {other}"),
+        }
+    }
+}
+
 fn feed(session: &Session<Token>) -> Feed {
     session
         .runtime()
@@ -352,19 +366,7 @@ async fn the_cap_and_a_deletion_hold_across_processes_sharing_redis() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let closed = loop {
-        match tokio::time::timeout(WAIT, device.next_change())
-            .await
-            .expect("closed in time")
-        {
-            Ok(_) => continue,
-            Err(error) => break error,
-        }
-    };
-    assert!(
-        matches!(closed, SessionError::Closed { code: 4030, .. }),
-        "{closed}"
-    );
+    assert_eq!(close_code(&mut device).await, 4030);
 }
 
 #[tokio::test]
@@ -467,16 +469,7 @@ async fn a_deleted_token_is_closed_and_stays_out() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let closed = loop {
-        match device.next_change().await {
-            Ok(_) => continue,
-            Err(error) => break error,
-        }
-    };
-    assert!(
-        matches!(closed, SessionError::Closed { code: 4030, .. }),
-        "{closed}"
-    );
+    assert_eq!(close_code(&mut device).await, 4030);
     match server.device(2).await {
         Err(SessionError::Closed { code, .. }) => assert!(code == 4030 || code == 4001, "{code}"),
         other => panic!("a deleted token came back: {:?}", other.err()),

@@ -72,34 +72,12 @@ async fn serve(args: &[String]) -> Result<ExitCode> {
     let shutting_down = app.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            stop_signal().await;
+            rxd::app::shutdown_signal().await;
             tracing::info!("shutting down");
             shutting_down.shutdown().await;
         })
         .await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// SIGTERM (what process managers send) or ctrl-c.
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 /// The API types' module, beside the two files `write_frontend` writes.
@@ -118,43 +96,10 @@ fn makefrontend(args: &[String]) -> Result<ExitCode> {
     } else {
         rxd::codegen::Mode::Write
     };
-    let mut report = rxd::codegen::write_frontend("profile", &app.channels(), &out, mode)?;
+    let report = rxd::codegen::write_frontend("profile", &app.channels(), &out, mode)?;
     // The REST bodies are no channel's: they go to a third file, in the same
     // format, written and checked the same way.
     let api = rxd::codegen::declarations(&profile::api_types())?.text;
-    let api_path = out.join(API_FILE);
-    let current = match std::fs::read_to_string(&api_path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("{}: {e}", api_path.display()).into()),
-    };
-    if current.as_deref() != Some(api.as_str()) {
-        if check {
-            report.diff.push_str(&format!(
-                "{} is {}; regenerate it\n",
-                api_path.display(),
-                if current.is_some() {
-                    "stale"
-                } else {
-                    "missing"
-                }
-            ));
-        } else {
-            std::fs::create_dir_all(&out)?;
-            std::fs::write(&api_path, &api)?;
-        }
-        report.changed.push(api_path);
-    }
-    if check && !report.changed.is_empty() {
-        eprintln!("{}", report.diff);
-        eprintln!("stale generated files; run `cargo xtask makefrontend`:");
-        for path in &report.changed {
-            eprintln!("  {}", path.display());
-        }
-        return Ok(ExitCode::FAILURE);
-    }
-    for path in &report.changed {
-        println!("wrote {}", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    let api = rxd::codegen::write_files([(out.join(API_FILE), api)], &out, mode)?;
+    Ok(report.merge(api).finish(mode))
 }

@@ -166,6 +166,32 @@ impl Report {
     pub fn is_up_to_date(&self) -> bool {
         self.changed.is_empty()
     }
+
+    /// Adds another write's files and diff (the Python or Rust client
+    /// beside the TypeScript).
+    pub fn merge(mut self, other: Report) -> Report {
+        self.changed.extend(other.changed);
+        self.diff.push_str(&other.diff);
+        self
+    }
+
+    /// Ends a `makefrontend` command: in [`Mode::Check`], prints the diff
+    /// and the stale files to stderr and fails when there are any; in
+    /// [`Mode::Write`], prints the files written.
+    pub fn finish(&self, mode: Mode) -> std::process::ExitCode {
+        if mode == Mode::Check && !self.is_up_to_date() {
+            eprintln!("{}", self.diff);
+            eprintln!("stale generated files; run `cargo xtask makefrontend`:");
+            for path in &self.changed {
+                eprintln!("  {}", path.display());
+            }
+            return std::process::ExitCode::FAILURE;
+        }
+        for path in &self.changed {
+            println!("wrote {}", path.display());
+        }
+        std::process::ExitCode::SUCCESS
+    }
 }
 
 /// Why the front end could not be generated or written.
@@ -398,8 +424,10 @@ pub fn write_rust(
     write_files([(dir.join(rust_file_name(app_name)), module)], dir, mode)
 }
 
-/// Writes (or checks) generated files, touching only those that changed.
-fn write_files(
+/// Writes (or checks) generated files into `dir`, touching only those that
+/// changed, as [`write_frontend`] does: for a generated file of the app's
+/// own (the profile example writes its REST types with [`declarations`]).
+pub fn write_files(
     files: impl IntoIterator<Item = (PathBuf, String)>,
     dir: &Path,
     mode: Mode,

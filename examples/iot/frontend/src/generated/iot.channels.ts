@@ -27,7 +27,10 @@ export class TopicsChannel extends ContextChannel<Token[], Feed> {
     return this.call("subscribe_to", [pattern]);
   }
 
-  /** Ends a subscription (none is an error); returns the rest. */
+  /**
+   * Ends a subscription (one it does not hold is no error); returns the
+   * rest.
+   */
   unsubscribeFrom(pattern: string): Promise<string[]> {
     return this.call("unsubscribe_from", [pattern]);
   }
