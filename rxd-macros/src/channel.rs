@@ -907,8 +907,10 @@ fn generate(ir: &ChannelIr) -> TokenStream {
                 fn #rxd_fn(
                     self: ::std::sync::Arc<Self>,
                     #ctx: ::rxd::Ctx,
-                ) -> ::rxd::__private::BoxFuture<'static, ()> {
-                    ::std::boxed::Box::pin(async move { <#self_ty>::#user_fn(&self, &#ctx).await })
+                ) -> ::core::option::Option<::rxd::__private::BoxFuture<'static, ()>> {
+                    ::core::option::Option::Some(::std::boxed::Box::pin(async move {
+                        <#self_ty>::#user_fn(&self, &#ctx).await
+                    }))
                 }
             }
         });

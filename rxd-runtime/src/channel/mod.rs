@@ -81,18 +81,20 @@ pub trait Channel: Sized + Send + Sync + 'static {
     /// state sent. Runs once per connection (a live re-check runs
     /// `connect` again, never this), and the connection handles nothing
     /// else until it returns, so `disconnect` never overtakes it.
-    fn rxd_ready(self: Arc<Self>, ctx: Ctx) -> BoxFuture<'static, ()> {
+    /// `None` when the channel defines none: no allocation per connection.
+    fn rxd_ready(self: Arc<Self>, ctx: Ctx) -> Option<BoxFuture<'static, ()>> {
         let _ = ctx;
-        Box::pin(async {})
+        None
     }
 
     /// The channel's `disconnect`: the connection that `connect` admitted
     /// has ended, for whatever reason. Runs once, after the connection's
     /// running calls were cancelled. Not run when the process dies: state
     /// kept elsewhere for a connection (presence, say) needs an expiry too.
-    fn rxd_disconnect(self: Arc<Self>, ctx: Ctx) -> BoxFuture<'static, ()> {
+    /// `None` when the channel defines none: no task per closed connection.
+    fn rxd_disconnect(self: Arc<Self>, ctx: Ctx) -> Option<BoxFuture<'static, ()>> {
         let _ = ctx;
-        Box::pin(async {})
+        None
     }
 
     /// Starts the action `action` with JSON arguments: an error at once for

@@ -306,9 +306,10 @@ async fn run<C: Channel>(
             feed(sink, frames::runtime(&runtime.json())).await?;
         }
         flush(sink).await?;
-        let ready = std::panic::AssertUnwindSafe(channel.clone().rxd_ready(ctx.clone()));
-        if ready.catch_unwind().await.is_err() {
-            tracing::error!("the channel's `ready` panicked");
+        if let Some(ready) = channel.clone().rxd_ready(ctx.clone()) {
+            if std::panic::AssertUnwindSafe(ready).catch_unwind().await.is_err() {
+                tracing::error!("the channel's `ready` panicked");
+            }
         }
         let mut ctx = ctx.clone();
         // Only a list has orders: the queue's first block is a kilobyte or more
@@ -481,7 +482,9 @@ async fn run<C: Channel>(
     .await;
     // Spawned, so that the close frame does not wait for the app's cleanup
     // (a database write, typically) and a slow hook holds no socket.
-    tokio::spawn(channel.rxd_disconnect(ctx).in_current_span());
+    if let Some(disconnect) = channel.rxd_disconnect(ctx) {
+        tokio::spawn(disconnect.in_current_span());
+    }
     outcome
 }
 
