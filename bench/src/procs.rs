@@ -260,6 +260,27 @@ impl Server {
     /// Starts `system` serving anchors of `children` items, and waits
     /// until it answers.
     pub fn start(ctx: &Ctx, system: System, children: u64) -> Result<Server, String> {
+        Server::start_in(ctx, system, children, None)
+    }
+
+    /// Starts `system` as one process of a deployment that shares changes
+    /// through Redis under `namespace`: rxd's Redis broker, Socket.IO's
+    /// Redis adapter, or the Channels layer's prefix.
+    pub fn start_shared(
+        ctx: &Ctx,
+        system: System,
+        children: u64,
+        namespace: &str,
+    ) -> Result<Server, String> {
+        Server::start_in(ctx, system, children, Some(namespace))
+    }
+
+    fn start_in(
+        ctx: &Ctx,
+        system: System,
+        children: u64,
+        shared: Option<&str>,
+    ) -> Result<Server, String> {
         let port = sys::free_port().map_err(|e| e.to_string())?;
         let n = ctx.next();
         let log = ctx.work.join(format!("logs/{}-{n}.log", system.name()));
@@ -296,11 +317,17 @@ impl Server {
                     )
                     .env(
                         "BENCH_PREFIX",
-                        format!("rxdbench{}x{n}", std::process::id()),
+                        shared.map_or_else(
+                            || format!("rxdbench{}x{n}", std::process::id()),
+                            str::to_owned,
+                        ),
                     );
                 c
             }
         };
+        if let (Some(namespace), System::Rxd | System::SocketIo) = (shared, system) {
+            command.env("BENCH_REDIS_NS", namespace);
+        }
         command
             .env("BENCH_PORT", port.to_string())
             .env("BENCH_CHILDREN", children.to_string())

@@ -131,13 +131,22 @@ pub struct Echo {
     pub text: String,
 }
 
-/// The app and its control routes.
+/// The app and its control routes, on the in-memory broker.
 pub fn router(shape: Shape) -> (rxd::App, Router) {
-    let app = rxd::App::builder()
+    router_on(shape, None)
+}
+
+/// The app and its control routes, on `broker` (workload 6: two processes
+/// through Redis) or in memory.
+pub fn router_on(shape: Shape, broker: Option<rxd::broker::RedisBroker>) -> (rxd::App, Router) {
+    let builder = rxd::App::builder()
         .auth(AnyToken)
         .data(shape.clone())
-        .channel::<AnchorChannel>()
-        .build();
+        .channel::<AnchorChannel>();
+    let app = match broker {
+        Some(broker) => builder.broker(broker).build(),
+        None => builder.build(),
+    };
     let control = Router::new()
         .route("/bench/health", get(|| async { "ok" }))
         .route("/bench/drive", post(drive))
@@ -150,16 +159,39 @@ pub fn router(shape: Shape) -> (rxd::App, Router) {
 }
 
 /// Serves on `addr` (backlog 4096) until the process ends.
+///
+/// With `BENCH_REDIS_NS` set, the app runs on the Redis broker at
+/// `BENCH_REDIS_URL` (default `redis://127.0.0.1:6379`) in that namespace,
+/// so that two servers started alike are two processes of one deployment.
 pub async fn serve(addr: SocketAddr, shape: Shape) -> std::io::Result<()> {
     let listener = crate::sys::listen(addr)?;
-    serve_on(listener, shape).await
+    let broker = match std::env::var("BENCH_REDIS_NS") {
+        Ok(namespace) => {
+            let url = std::env::var("BENCH_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            let config = rxd::broker::RedisConfig::new(&url)
+                .map_err(std::io::Error::other)?
+                .namespace(namespace);
+            Some(
+                rxd::broker::RedisBroker::connect(config)
+                    .await
+                    .map_err(std::io::Error::other)?,
+            )
+        }
+        Err(_) => None,
+    };
+    serve_on(listener, shape, broker).await
 }
 
 /// Serves on a bound listener, with `TCP_NODELAY` on every connection
 /// (without it, a small frame after a large one waits for the delayed ACK).
-pub async fn serve_on(listener: tokio::net::TcpListener, shape: Shape) -> std::io::Result<()> {
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    shape: Shape,
+    broker: Option<rxd::broker::RedisBroker>,
+) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
-    let (_app, router) = router(shape);
+    let (_app, router) = router_on(shape, broker);
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });

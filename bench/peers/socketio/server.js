@@ -9,6 +9,7 @@
 // they receive `instances` then `ready`, and `delta` events afterwards:
 // {type, v, instances: [{_type, _v, id, anchor_id, title, body}], deleted}.
 // A `call` event is acknowledged with the echoed arguments.
+// BENCH_REDIS_NS: see listen() at the end.
 
 "use strict";
 
@@ -157,6 +158,25 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen({ host: "127.0.0.1", port: PORT, backlog: 4096 }, () => {
-  console.log(`socket.io peer listening on 127.0.0.1:${PORT}`);
+// Workload 6: with BENCH_REDIS_NS, rooms span every server started alike,
+// through the official Redis adapter (one publisher, one subscriber per
+// process).
+async function listen() {
+  const namespace = process.env.BENCH_REDIS_NS;
+  if (namespace) {
+    const { createAdapter } = require("@socket.io/redis-adapter");
+    const { createClient } = require("redis");
+    const pub = createClient({ url: process.env.BENCH_REDIS_URL || "redis://127.0.0.1:6379" });
+    const sub = pub.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub, { key: namespace }));
+  }
+  httpServer.listen({ host: "127.0.0.1", port: PORT, backlog: 4096 }, () => {
+    console.log(`socket.io peer listening on 127.0.0.1:${PORT}`);
+  });
+}
+
+listen().catch((error) => {
+  console.error(error);
+  process.exit(1);
 });
