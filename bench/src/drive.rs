@@ -51,6 +51,15 @@ pub struct DriveSpec {
     pub k_max: u64,
     /// The stamp sequence of commit 0.
     pub seq_start: u64,
+    /// `Max`: how many writers commit at once, each waiting for its own
+    /// commit (many request handlers saving at the same time). Socket.IO's
+    /// emits are synchronous, so it has nothing to overlap and ignores it.
+    #[serde(default = "one_writer")]
+    pub writers: u64,
+}
+
+fn one_writer() -> u64 {
+    1
 }
 
 /// What a drive did.
@@ -76,7 +85,14 @@ impl DriveSpec {
             k_min: 1,
             k_max: 1,
             seq_start: 0,
+            writers: 1,
         }
+    }
+
+    /// The same with `writers` concurrent writers (`Max`).
+    pub fn writers(mut self, writers: u64) -> DriveSpec {
+        self.writers = writers.max(1);
+        self
     }
 
     /// The same with `k_min..=k_max` items per commit.

@@ -251,10 +251,26 @@ pub async fn run_drive(hub: &Hub, shape: &Shape, spec: &DriveSpec) -> Result<Dri
             }
         }
         DriveMode::Max => {
-            while started.elapsed() < duration {
-                instances += commit(hub, shape, spec, commits).await?;
-                commits += 1;
-                tokio::task::yield_now().await;
+            // Writers share one commit counter, so stamps stay unique.
+            let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let mut writers = tokio::task::JoinSet::new();
+            for _ in 0..spec.writers.max(1) {
+                let (hub, shape, spec, next) = (hub.clone(), shape.clone(), *spec, next.clone());
+                writers.spawn(async move {
+                    let (mut commits, mut instances) = (0u64, 0u64);
+                    while started.elapsed() < duration {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        instances += commit(&hub, &shape, &spec, i).await?;
+                        commits += 1;
+                        tokio::task::yield_now().await;
+                    }
+                    Ok::<_, String>((commits, instances))
+                });
+            }
+            while let Some(done) = writers.join_next().await {
+                let (c, n) = done.map_err(|e| e.to_string())??;
+                commits += c;
+                instances += n;
             }
         }
         DriveMode::Check => {

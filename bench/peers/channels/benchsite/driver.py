@@ -2,6 +2,7 @@
 in this process, each one a `group_send` to the anchor's group."""
 
 import asyncio
+import itertools
 import json
 import time
 
@@ -53,10 +54,17 @@ async def drive(spec):
         if tasks:
             await asyncio.wait(tasks, timeout=1.0)
     elif spec["mode"] == "max":
-        while (time.perf_counter() - started) * 1000 < spec["duration_ms"]:
-            instances += await one(commits)
-            commits += 1
-            await asyncio.sleep(0)
+        # `writers` coroutines commit at once, sharing one commit counter.
+        counter = itertools.count()
+
+        async def writer():
+            nonlocal commits, instances
+            while (time.perf_counter() - started) * 1000 < spec["duration_ms"]:
+                instances += await one(next(counter))
+                commits += 1
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(writer() for _ in range(max(1, spec.get("writers", 1)))))
     else:
         return None
     return {
