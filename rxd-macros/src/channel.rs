@@ -905,11 +905,12 @@ fn generate(ir: &ChannelIr) -> TokenStream {
             let rxd_fn = format_ident!("rxd_{hook}");
             quote! {
                 fn #rxd_fn(
-                    self: ::std::sync::Arc<Self>,
-                    #ctx: ::rxd::Ctx,
+                    channel: &::std::sync::Arc<Self>,
+                    #ctx: &::rxd::Ctx,
                 ) -> ::core::option::Option<::rxd::__private::BoxFuture<'static, ()>> {
+                    let (channel, #ctx) = (::std::sync::Arc::clone(channel), ::core::clone::Clone::clone(#ctx));
                     ::core::option::Option::Some(::std::boxed::Box::pin(async move {
-                        <#self_ty>::#user_fn(&self, &#ctx).await
+                        <#self_ty>::#user_fn(&channel, &#ctx).await
                     }))
                 }
             }

@@ -260,9 +260,9 @@ async fn presence_follows_joins_typing_and_leaves() {
     let tab = Peer::open(&base, 1, "grace-token").await;
     let room = ada.until(|room| room.members.len() == 3).await;
     assert_eq!(present(&room), ["Ada", "Grace"]);
-    tab.client.close().await.unwrap();
+    tab.close().await;
     ada.until(|room| room.members.len() == 2).await;
-    grace.client.close().await.unwrap();
+    grace.close().await;
     ada.until(|room| present(room) == ["Ada"]).await;
 
     // Heartbeats keep a live connection present past the timeout (500 ms).

@@ -65,14 +65,6 @@ impl From<&Token> for Vec<Rule> {
     }
 }
 
-/// A publication as it travels: which group's copy this is, so that a
-/// connection in both groups of a topic counts it once.
-#[derive(Serialize, Deserialize)]
-pub struct Delivery {
-    publication: Publication,
-    wildcard: bool,
-}
-
 /// The most subscriptions one connection holds.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 /// The largest payload, as JSON, in bytes.
@@ -223,38 +215,20 @@ impl TopicsChannel {
             from: self.holder.name.clone(),
             at: now_millis(),
         };
-        // One copy to the topic's first-level group, one to the group of
-        // patterns that start with a wildcard.
+        // To the topic's first-level group and to the group of patterns
+        // that start with a wildcard, as one event: a connection in both
+        // runs its consumer once.
         let group = topics::group_of_topic(&publication.topic);
-        let mut delivery = Delivery {
-            publication,
-            wildcard: false,
-        };
-        ctx.hub().send_event(&group, PUBLICATION, &delivery).await?;
-        delivery.wildcard = true;
         ctx.hub()
-            .send_event(WILDCARD_GROUP, PUBLICATION, &delivery)
+            .send_event_to_groups(&[&group, WILDCARD_GROUP], PUBLICATION, &publication)
             .await?;
         Ok(())
     }
 
     /// A publication to a group this connection joined.
     #[consumer("iot.publication")]
-    async fn on_publication(&self, ctx: &Ctx, delivery: Delivery) {
-        let Delivery {
-            publication,
-            wildcard,
-        } = delivery;
+    async fn on_publication(&self, ctx: &Ctx, publication: Publication) {
         let subscriptions = lock(&self.subscriptions).clone();
-        let first_level = topics::group_of_topic(&publication.topic);
-        // A connection in both groups keeps the first-level copy only.
-        if wildcard
-            && subscriptions
-                .iter()
-                .any(|s| topics::group_of_pattern(s) == first_level)
-        {
-            return;
-        }
         if !subscriptions
             .iter()
             .any(|s| topics::matches(s, &publication.topic))

@@ -76,6 +76,20 @@ impl Server {
         Session::connect_with_header(&self.url(), &format!("device-{n}-token")).await
     }
 
+    /// `PUT /api/tokens/{id}/grants` as the operator.
+    async fn put_grants(&self, id: i64, grants: Value) -> (StatusCode, Value) {
+        let path = format!("/api/tokens/{id}/grants");
+        self.operator(Method::PUT, &path, Some("operator-token"), Some(grants))
+            .await
+    }
+
+    /// `DELETE /api/tokens/{id}` as the operator.
+    async fn delete_token(&self, id: i64) -> (StatusCode, Value) {
+        let path = format!("/api/tokens/{id}");
+        self.operator(Method::DELETE, &path, Some("operator-token"), None)
+            .await
+    }
+
     async fn operator(
         &self,
         method: Method,
@@ -202,12 +216,7 @@ async fn a_dashboard_sees_what_its_pattern_matches_from_a_device() {
     // counts each publication once. (`+/+/temperature` needs a grant of
     // `#`: `sensors/#` does not cover it.)
     let (status, _) = server
-        .operator(
-            Method::PUT,
-            "/api/tokens/1/grants",
-            Some("operator-token"),
-            Some(json!([{"pattern": "#", "access": "read"}])),
-        )
+        .put_grants(1, json!([{"pattern": "#", "access": "read"}]))
         .await;
     assert_eq!(status, StatusCode::OK);
     let mut both = server.dashboard().await;
@@ -357,14 +366,7 @@ async fn the_cap_and_a_deletion_hold_across_processes_sharing_redis() {
     }
     // The operator deletes the token on the second process: the socket on
     // the first closes.
-    let (status, _) = two
-        .operator(
-            Method::DELETE,
-            "/api/tokens/3",
-            Some("operator-token"),
-            None,
-        )
-        .await;
+    let (status, _) = two.delete_token(3).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(close_code(&mut device).await, 4030);
 }
@@ -379,12 +381,7 @@ async fn a_grant_change_drops_what_it_no_longer_covers_at_once() {
     subscribe(&mut dashboard, "sensors/2/#").await.unwrap();
 
     let (status, body) = server
-        .operator(
-            Method::PUT,
-            "/api/tokens/1/grants",
-            Some("operator-token"),
-            Some(json!([{"pattern": "sensors/2/#", "access": "read"}])),
-        )
+        .put_grants(1, json!([{"pattern": "sensors/2/#", "access": "read"}]))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The client is told: its state shows the new grants, its feed the
@@ -431,11 +428,9 @@ async fn a_grant_change_drops_what_it_no_longer_covers_at_once() {
     // The new grant is read-only for the dashboard, and a write grant
     // given to device 1 for `commands/#` works at once.
     let (status, _) = server
-        .operator(
-            Method::PUT,
-            "/api/tokens/2/grants",
-            Some("operator-token"),
-            Some(json!([{"pattern": "commands/#", "access": "read-write"}])),
+        .put_grants(
+            2,
+            json!([{"pattern": "commands/#", "access": "read-write"}]),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -460,14 +455,7 @@ async fn a_grant_change_drops_what_it_no_longer_covers_at_once() {
 async fn a_deleted_token_is_closed_and_stays_out() {
     let server = start().await;
     let mut device = server.device(2).await.unwrap();
-    let (status, _) = server
-        .operator(
-            Method::DELETE,
-            "/api/tokens/3",
-            Some("operator-token"),
-            None,
-        )
-        .await;
+    let (status, _) = server.delete_token(3).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(close_code(&mut device).await, 4030);
     match server.device(2).await {
@@ -484,25 +472,13 @@ async fn the_operator_api_refuses_everyone_else() {
     assert_eq!(put(Some("nobody")).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(put(Some("dashboard-token")).await.0, StatusCode::FORBIDDEN);
     let (status, body) = server
-        .operator(
-            Method::PUT,
-            "/api/tokens/1/grants",
-            Some("operator-token"),
-            Some(json!([{"pattern": "a/#/b", "access": "read"}])),
-        )
+        .put_grants(1, json!([{"pattern": "a/#/b", "access": "read"}]))
         .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_pattern"))
     );
-    let (status, _) = server
-        .operator(
-            Method::PUT,
-            "/api/tokens/99/grants",
-            Some("operator-token"),
-            Some(json!([])),
-        )
-        .await;
+    let (status, _) = server.put_grants(99, json!([])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = server
         .operator(Method::GET, "/api/tokens/2", Some("operator-token"), None)

@@ -62,10 +62,13 @@ pub enum ControlEvent {
     /// A message for every connection of the deployment.
     System(SystemMessage),
     /// An event for the consumers of `kind` on the connections that joined
-    /// `group`.
+    /// `group` or one of `also`, each connection once.
     Group {
         /// The group the connections joined (`ctx.join(group)`).
         group: String,
+        /// Further groups (`Hub::send_event_to_groups`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<String>,
         /// Which `#[consumer("kind")]` method receives it.
         #[serde(rename = "type")]
         kind: String,

@@ -82,8 +82,9 @@ pub trait Channel: Sized + Send + Sync + 'static {
     /// `connect` again, never this), and the connection handles nothing
     /// else until it returns, so `disconnect` never overtakes it.
     /// `None` when the channel defines none: no allocation per connection.
-    fn rxd_ready(self: Arc<Self>, ctx: Ctx) -> Option<BoxFuture<'static, ()>> {
-        let _ = ctx;
+    /// Borrows, so that a channel without the hook clones nothing.
+    fn rxd_ready(channel: &Arc<Self>, ctx: &Ctx) -> Option<BoxFuture<'static, ()>> {
+        let _ = (channel, ctx);
         None
     }
 
@@ -92,8 +93,8 @@ pub trait Channel: Sized + Send + Sync + 'static {
     /// running calls were cancelled. Not run when the process dies: state
     /// kept elsewhere for a connection (presence, say) needs an expiry too.
     /// `None` when the channel defines none: no task per closed connection.
-    fn rxd_disconnect(self: Arc<Self>, ctx: Ctx) -> Option<BoxFuture<'static, ()>> {
-        let _ = ctx;
+    fn rxd_disconnect(channel: &Arc<Self>, ctx: &Ctx) -> Option<BoxFuture<'static, ()>> {
+        let _ = (channel, ctx);
         None
     }
 

@@ -225,9 +225,9 @@ impl Printer {
                 format!("[{}]", items.join(", "))
             }
             TsType::Record(key, value) => self.record(key, value, depth),
-            TsType::Union(members) => {
+            TsType::Union(_) => {
                 let mut flat = Vec::new();
-                flatten_union(members, &mut flat);
+                flatten_union(ty, &mut flat);
                 let mut printed: Vec<(String, &TsType)> = Vec::new();
                 let member_cx = if cx == Context::IntersectionMember {
                     Context::IntersectionUnionMember
@@ -465,14 +465,48 @@ fn flatten_intersection<'a>(members: &'a [TsType], out: &mut Vec<&'a TsType>) {
     }
 }
 
-/// The members of a union with nested unions spliced in.
-fn flatten_union<'a>(members: &'a [TsType], out: &mut Vec<&'a TsType>) {
-    for member in members {
-        match member {
-            TsType::Union(inner) => flatten_union(inner, out),
-            other => out.push(other),
-        }
+/// The members of a union (or the type itself) with nested unions spliced
+/// in: what every generator reads a union as.
+pub(super) fn flatten_union<'a>(ty: &'a TsType, out: &mut Vec<&'a TsType>) {
+    match ty {
+        TsType::Union(items) => items.iter().for_each(|t| flatten_union(t, out)),
+        other => out.push(other),
     }
+}
+
+/// A Rust doc comment's lines, one leading space dropped, blank ends
+/// trimmed: the text the Python and Rust generators write their own way.
+pub(super) fn doc_lines(doc: &str) -> Vec<String> {
+    let lines: Vec<String> = doc
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_owned())
+        .collect();
+    let start = lines
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |i| i + 1);
+    lines[start..end].to_vec()
+}
+
+/// A serialized name made into an ASCII identifier's stem for the Python
+/// and Rust generators: other characters become `_`, an empty name is
+/// `value`, a leading digit gets a `_`. Keywords and clashes are each
+/// generator's own.
+pub(super) fn identifier_base(name: &str) -> String {
+    let mut base: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if base.is_empty() {
+        base.push_str("value");
+    } else if base.starts_with(|c: char| c.is_ascii_digit()) {
+        base.insert(0, '_');
+    }
+    base
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use std::fmt::Write as _;
 
 use super::channels::{checked_route, reachable, required_params, RoutePiece};
 use super::collect::Model;
-use super::print::string_literal;
+use super::print::{doc_lines, flatten_union, identifier_base, string_literal};
 use super::CodegenError;
 use crate::channel::ChannelDescriptor;
 use crate::state::ts::TsType;
@@ -225,15 +225,7 @@ pub(super) fn py_names(taken: &[&str], names: &[&str]) -> Vec<String> {
     names
         .iter()
         .map(|name| {
-            let mut base: String = name
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            if base.is_empty() {
-                base.push_str("value");
-            } else if base.starts_with(|c: char| c.is_ascii_digit()) {
-                base.insert(0, '_');
-            }
+            let mut base = identifier_base(name);
             while KEYWORDS.contains(&base.as_str()) || taken.contains(&base) {
                 base.push('_');
             }
@@ -313,13 +305,6 @@ pub(super) fn py_type(ty: &TsType, model: &Model) -> String {
             }
             parts.join(" | ")
         }
-    }
-}
-
-fn flatten_union<'a>(ty: &'a TsType, out: &mut Vec<&'a TsType>) {
-    match ty {
-        TsType::Union(items) => items.iter().for_each(|t| flatten_union(t, out)),
-        other => out.push(other),
     }
 }
 
@@ -627,24 +612,6 @@ fn class(out: &mut String, channel: &ChannelDescriptor, model: &Model) -> Result
         }
     }
     Ok(())
-}
-
-/// A Rust doc comment's lines, one leading space dropped, blank ends
-/// trimmed.
-fn doc_lines(doc: &str) -> Vec<String> {
-    let lines: Vec<String> = doc
-        .lines()
-        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_owned())
-        .collect();
-    let start = lines
-        .iter()
-        .position(|l| !l.is_empty())
-        .unwrap_or(lines.len());
-    let end = lines
-        .iter()
-        .rposition(|l| !l.is_empty())
-        .map_or(start, |i| i + 1);
-    lines[start..end].to_vec()
 }
 
 fn escape_doc(s: &str) -> String {

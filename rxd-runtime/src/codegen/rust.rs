@@ -27,6 +27,7 @@ use std::fmt::Write as _;
 
 use super::channels::{checked_route, required_params, RoutePiece};
 use super::collect::Model;
+use super::print::{doc_lines, flatten_union, identifier_base};
 use super::CodegenError;
 use crate::channel::ChannelDescriptor;
 use crate::state::ts::{TsField, TsType};
@@ -80,9 +81,8 @@ pub(super) fn render(
         write_doc(&mut out, decl.doc.as_deref(), "");
         match &decl.ty {
             TsType::Object(fields) => value_struct(&mut out, &decl.name, fields, model),
-            ty => match string_literals(ty) {
-                Some(literals) if variant_names(&literals).is_some() => {
-                    let variants = variant_names(&literals).unwrap_or_default();
+            ty => match string_literals(ty).and_then(|l| variant_names(&l).map(|v| (l, v))) {
+                Some((literals, variants)) => {
                     out.push_str(
                         "#[derive(::serde::Serialize, ::serde::Deserialize, ::rxd::TypeScript, Clone, Debug, PartialEq, Eq)]\n",
                     );
@@ -175,13 +175,6 @@ fn rs_type(ty: &TsType, model: &Model) -> String {
     }
 }
 
-fn flatten_union<'a>(ty: &'a TsType, out: &mut Vec<&'a TsType>) {
-    match ty {
-        TsType::Union(items) => items.iter().for_each(|t| flatten_union(t, out)),
-        other => out.push(other),
-    }
-}
-
 /// The literals of a union of string literals (or of one literal).
 fn string_literals(ty: &TsType) -> Option<Vec<String>> {
     let mut items = Vec::new();
@@ -225,14 +218,10 @@ fn rs_names(taken: &[&str], names: &[&str]) -> Vec<(String, bool)> {
     names
         .iter()
         .map(|name| {
-            let mut base: String = name
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            if base.is_empty() || base == "_" {
+            let mut base = identifier_base(name);
+            // `_` is an identifier in Python, not in Rust.
+            if base == "_" {
                 base = "value".to_owned();
-            } else if base.starts_with(|c: char| c.is_ascii_digit()) {
-                base.insert(0, '_');
             }
             if NOT_RAW.contains(&base.as_str()) {
                 base.push('_');
@@ -471,19 +460,9 @@ fn channel_struct(
 
 /// A doc comment as `///` lines at `indent`.
 fn write_doc(out: &mut String, doc: Option<&str>, indent: &str) {
-    let Some(doc) = doc else { return };
-    let lines: Vec<&str> = doc.lines().collect();
-    let start = lines.iter().position(|l| !l.trim().is_empty());
-    let end = lines.iter().rposition(|l| !l.trim().is_empty());
-    let (Some(start), Some(end)) = (start, end) else {
-        return;
-    };
-    for line in &lines[start..=end] {
-        let line = line.trim_end();
+    for line in doc_lines(doc.unwrap_or_default()) {
         if line.is_empty() {
             let _ = writeln!(out, "{indent}///");
-        } else if line.starts_with(' ') {
-            let _ = writeln!(out, "{indent}///{line}");
         } else {
             let _ = writeln!(out, "{indent}/// {line}");
         }

@@ -306,7 +306,7 @@ async fn run<C: Channel>(
             feed(sink, frames::runtime(&runtime.json())).await?;
         }
         flush(sink).await?;
-        if let Some(ready) = channel.clone().rxd_ready(ctx.clone()) {
+        if let Some(ready) = C::rxd_ready(&channel, &ctx) {
             if std::panic::AssertUnwindSafe(ready).catch_unwind().await.is_err() {
                 tracing::error!("the channel's `ready` panicked");
             }
@@ -482,7 +482,7 @@ async fn run<C: Channel>(
     .await;
     // Spawned, so that the close frame does not wait for the app's cleanup
     // (a database write, typically) and a slow hook holds no socket.
-    if let Some(disconnect) = channel.rxd_disconnect(ctx) {
+    if let Some(disconnect) = C::rxd_disconnect(&channel, &ctx) {
         tokio::spawn(disconnect.in_current_span());
     }
     outcome

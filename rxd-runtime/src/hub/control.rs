@@ -144,8 +144,24 @@ impl Hub {
         kind: &str,
         event: &E,
     ) -> Result<(), SendError> {
+        self.send_event_to_groups(&[group], kind, event).await
+    }
+
+    /// [`Hub::send_event`] to the connections of several groups, as one
+    /// event: a connection in more than one of them runs its consumer once.
+    /// Sends nothing when `groups` is empty.
+    pub async fn send_event_to_groups<E: Serialize + ?Sized>(
+        &self,
+        groups: &[&str],
+        kind: &str,
+        event: &E,
+    ) -> Result<(), SendError> {
+        let Some((group, also)) = groups.split_first() else {
+            return Ok(());
+        };
         let event = ControlEvent::Group {
-            group: group.to_owned(),
+            group: (*group).to_owned(),
+            also: also.iter().map(|g| (*g).to_owned()).collect(),
             kind: kind.to_owned(),
             event: serde_json::to_value(event)?,
         };
@@ -222,19 +238,38 @@ impl Hub {
                     post(mailbox, Notice::Frame(frame.clone()));
                 }
             }
-            ControlEvent::Group { group, kind, event } => {
-                let Some(members) = registry.groups.get(group) else {
-                    return;
-                };
+            ControlEvent::Group {
+                group,
+                also,
+                kind,
+                event,
+            } => {
                 let (kind, event): (Arc<str>, _) = (kind.as_str().into(), Arc::new(event.clone()));
-                for mailbox in members.iter().filter_map(|id| registry.connections.get(id)) {
-                    post(
-                        mailbox,
-                        Notice::Event {
+                let notify = |id: &u64| {
+                    if let Some(mailbox) = registry.connections.get(id) {
+                        let notice = Notice::Event {
                             kind: kind.clone(),
                             event: event.clone(),
-                        },
-                    );
+                        };
+                        post(mailbox, notice);
+                    }
+                };
+                if also.is_empty() {
+                    // One group: its members, with no copy of the set.
+                    registry
+                        .groups
+                        .get(group)
+                        .into_iter()
+                        .flatten()
+                        .for_each(notify);
+                } else {
+                    // Several: each connection once.
+                    let members: std::collections::BTreeSet<&u64> = std::iter::once(group)
+                        .chain(also)
+                        .filter_map(|g| registry.groups.get(g))
+                        .flatten()
+                        .collect();
+                    members.into_iter().for_each(notify);
                 }
             }
             ControlEvent::Disconnect { .. }

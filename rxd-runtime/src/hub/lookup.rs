@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Hub, Subscription};
+use super::Hub;
 use crate::state::{FlatInstance, InstanceId};
 
 impl Hub {
@@ -16,12 +16,5 @@ impl Hub {
     ) -> Option<Arc<FlatInstance>> {
         let state = self.inner.state.lock();
         state.anchors.get(anchor)?.state.instances.get(id).cloned()
-    }
-}
-
-impl Subscription {
-    /// The root instance of the anchor this subscription shows.
-    pub(crate) fn anchor(&self) -> &InstanceId {
-        &self.anchor
     }
 }

@@ -172,6 +172,13 @@ pub(crate) struct Subscription {
     pub(crate) version: u64,
 }
 
+impl Subscription {
+    /// The root instance of the anchor this subscription shows.
+    pub(crate) fn anchor(&self) -> &InstanceId {
+        &self.anchor
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.hub.unsubscribe(&self.anchor, self.id);
@@ -386,9 +393,9 @@ impl Hub {
             }
         }
         let _idle = Idle(self, &anchor);
-        let (resume_from, instances) = match initial {
-            Initial::Frames { resume_from } => (resume_from, false),
-            Initial::Instances => (None, true),
+        let resume_from = match initial {
+            Initial::Frames { resume_from } => resume_from,
+            Initial::Instances => None,
         };
         let mut load = Some(load);
         let mut history: Option<History> = None;
@@ -402,7 +409,7 @@ impl Hub {
                     // state.
                     let resume = resume_from.map(|from| (from, history.as_ref(), fetches >= 2));
                     if let Some(subscription) =
-                        self.join(&mut state, &anchor, resume, instances, feed)
+                        self.join(&mut state, &anchor, resume, initial, feed)
                     {
                         return Ok(subscription);
                     }
@@ -558,7 +565,7 @@ impl Hub {
         state: &mut HubState,
         anchor: &InstanceId,
         resume: Option<(u64, Option<&History>, bool)>,
-        want_instances: bool,
+        initial: Initial,
         feed: &Feed,
     ) -> Option<Subscription> {
         let applied = state.applied;
@@ -586,7 +593,7 @@ impl Hub {
         let mut instances = Vec::new();
         let snapshot: Arc<[Frame]> = match plan {
             history::Plan::NeedHistory => return None,
-            history::Plan::Full if want_instances => {
+            history::Plan::Full if matches!(initial, Initial::Instances) => {
                 instances = hot.state.ordered(layers);
                 Arc::new([])
             }

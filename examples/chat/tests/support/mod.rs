@@ -1,12 +1,12 @@
-//! A chat client for the tests: the protocol client with the room's state
-//! applied as messages arrive.
+//! A room connection for the tests: `rxd::client::Session` with the
+//! panics a test wants instead of errors.
 
 #![allow(dead_code)] // each test file uses its own part
 
 use std::time::Duration;
 
 use chat::state::Room;
-use rxd::client::{Client, ClientState, ServerMessage};
+use rxd::client::{CallError, Session, SessionError};
 use rxd::ActionError;
 use serde_json::Value;
 
@@ -15,9 +15,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// One connection to a room, with its state.
 pub struct Peer {
-    pub client: Client,
-    pub state: ClientState,
-    next_id: u64,
+    pub session: Session<Room>,
 }
 
 impl Peer {
@@ -31,82 +29,40 @@ impl Peer {
 
     /// Connects and reads the initial state, or returns the close code.
     pub async fn connect(base: &str, room: i64, token: &str) -> Result<Peer, u16> {
-        let url = format!("{base}/ws/rooms/{room}");
-        let mut client = Client::connect(&url, token).await.expect("connect");
-        let mut state = ClientState::new::<Room>();
-        match client
-            .read_initial_state(&mut state)
-            .await
-            .expect("initial state")
-        {
-            Some(ServerMessage::Closed { code, .. }) => Err(code),
-            Some(other) => panic!("unexpected {other:?}"),
-            None => Ok(Peer {
-                client,
-                state,
-                next_id: 1,
-            }),
+        match Session::connect(&format!("{base}/ws/rooms/{room}"), token).await {
+            Ok(session) => Ok(Peer { session }),
+            Err(SessionError::Closed { code, .. }) => Err(code),
+            Err(other) => panic!("connect: {other}"),
         }
     }
 
     /// The room as this client holds it.
     pub fn room(&self) -> Room {
-        self.state
-            .rebuild::<Room>()
-            .expect("rebuild")
-            .expect("a room")
+        self.session.state().expect("rebuild").expect("a room")
     }
 
     /// Reads and applies messages until `done` holds for the room.
     pub async fn until(&mut self, done: impl Fn(&Room) -> bool) -> Room {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let room = self.room();
-            if done(&room) {
-                return room;
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let message = self
-                .client
-                .next_within(left)
-                .await
-                .unwrap_or_else(|e| panic!("waiting for the room ({e}); it is {room:#?}"));
-            self.apply(&message);
+        let held = |s: &Session<Room>| s.state().ok().flatten().is_some_and(|room| done(&room));
+        if let Err(error) = self.session.wait_for(held, WAIT).await {
+            panic!("waiting for the room ({error}); it is {:#?}", self.room());
         }
+        self.room()
     }
 
-    fn apply(&mut self, message: &ServerMessage) {
-        if let ServerMessage::Closed { code, reason } = message {
-            panic!("the server closed the socket: {code} {reason}");
-        }
-        self.state.apply(message).expect("apply");
-    }
-
-    /// Calls an action and returns its reply, applying what comes first
-    /// (an action's deltas come before its reply).
+    /// Calls an action and returns its reply (its deltas are applied
+    /// first); only an error answer is an `Err`.
     pub async fn call(&mut self, action: &str, args: Vec<Value>) -> Result<Value, ActionError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.client.call(id, action, args).await.expect("send");
-        loop {
-            let message = self.client.next_within(WAIT).await.expect("a reply");
-            match message {
-                ServerMessage::Reply { id: got, result } if got == id => return result,
-                other => self.apply(&other),
-            }
+        match self.session.call(action, args).await {
+            Ok(value) => Ok(value),
+            Err(CallError::Action(error)) => Err(error),
+            Err(other) => panic!("{action}: {other}"),
         }
     }
 
-    /// Reads for `quiet` and returns how many deltas arrived.
-    pub async fn deltas_within(&mut self, quiet: Duration) -> usize {
-        let mut deltas = 0;
-        while let Ok(message) = self.client.next_within(quiet).await {
-            if matches!(message, ServerMessage::Delta { .. }) {
-                deltas += 1;
-            }
-            self.apply(&message);
-        }
-        deltas
+    /// Closes the socket normally.
+    pub async fn close(self) {
+        self.session.close().await.expect("close");
     }
 }
 
