@@ -30,7 +30,8 @@ pub struct Limits {
     pub max_pending_frames: usize,
     /// Budget of one `instances` frame of the initial state.
     pub initial_frame_bytes: usize,
-    /// The socket's read buffer. Small buffers keep idle connections cheap.
+    /// The socket's read buffer. Small buffers keep idle connections cheap;
+    /// a larger client message grows it, and it stays grown.
     pub read_buffer_bytes: usize,
     /// Action calls one connection may have running at once; more are
     /// answered `too_many_calls`.
@@ -68,7 +69,7 @@ impl Default for Limits {
             auth_timeout: Duration::from_secs(10),
             max_pending_frames: 1024,
             initial_frame_bytes: 256 * 1024,
-            read_buffer_bytes: 4 * 1024,
+            read_buffer_bytes: 1024,
             max_calls_in_flight: 64,
             heartbeat_interval: Duration::from_secs(20),
             heartbeat_timeout: Duration::from_secs(60),

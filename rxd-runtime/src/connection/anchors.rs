@@ -4,20 +4,19 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::frames::{self, Frame};
 use super::Ending;
 use crate::app::AppInner;
 use crate::channel::{At, Channel, Load, LoadError};
-use crate::hub::{Feed, FeedSignals, Hub, Initial, Subscription};
+use crate::hub::{queue, Feed, FeedSignals, Hub, Initial, Subscription};
 use crate::state::{ContextState, InstanceId, Key};
 
 pub(super) struct Anchors {
     feed: Feed,
     /// Deltas of every anchor, in the order the hub applied them.
-    pub(super) frames: mpsc::Receiver<Frame>,
+    pub(super) frames: queue::Receiver<Frame>,
     list: bool,
     /// One subscription per anchor, in the order the client shows them.
     shown: Vec<Subscription>,
@@ -30,7 +29,9 @@ impl Anchors {
             feed,
             frames,
             list,
-            shown: Vec::new(),
+            // A single-anchor channel, the common case, holds one for its
+            // life: growing from empty would reserve four.
+            shown: if list { Vec::new() } else { Vec::with_capacity(1) },
         }
     }
 

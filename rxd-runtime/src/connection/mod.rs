@@ -98,10 +98,12 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
     ) -> BoxFuture<'static, ()> {
         let descriptor = self.descriptor.clone();
         let name = descriptor.name;
+        // Split before the future is made: a value the future captures
+        // keeps its room in it for the connection's life, even once moved.
+        let (sink, stream) = socket.split();
         Box::pin(async move {
             let _open = OpenConnection::new(&app);
             let metrics = app.hub.inner.metrics.clone();
-            let (sink, stream) = socket.split();
             let mut sink =
                 metered::MeteredSink::new(sink, metrics.clone(), app.limits.heartbeat_timeout);
             let mut stream = metered::MeteredStream::new(stream, metrics.clone());
@@ -368,7 +370,7 @@ async fn run<C: Channel>(
                 Some(frame) = anchors.frames.recv() => {
                     feed(sink, frame).await?;
                     // Coalesce whatever else is queued into one write.
-                    while let Ok(frame) = anchors.frames.try_recv() {
+                    while let Some(frame) = anchors.frames.try_recv() {
                         feed(sink, frame).await?;
                     }
                     flush(sink).await?;
@@ -396,7 +398,7 @@ async fn run<C: Channel>(
                     // The deltas an action's batch caused were queued before it
                     // returned, and so were its runtime changes: both go out
                     // before its reply.
-                    while let Ok(frame) = anchors.frames.try_recv() {
+                    while let Some(frame) = anchors.frames.try_recv() {
                         feed(sink, frame).await?;
                     }
                     // So are its list changes.
@@ -596,7 +598,7 @@ async fn shut_down(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
 /// a shutdown), then says why it ends.
 async fn going_away(sink: &mut Sink, anchors: &mut Anchors) -> Ending {
     let ending = Ending::new(Close::GoingAway, "server shutting down");
-    while let Ok(frame) = anchors.frames.try_recv() {
+    while let Some(frame) = anchors.frames.try_recv() {
         if feed(sink, frame).await.is_err() {
             return ending;
         }
@@ -605,8 +607,22 @@ async fn going_away(sink: &mut Sink, anchors: &mut Anchors) -> Ending {
     ending
 }
 
+/// Frames above this size are written out at once.
+const LARGE_FRAME_BYTES: usize = 1024;
+
+/// Queues a frame for the next flush. tungstenite keeps its write buffer's
+/// capacity for the socket's life, and a frame queued behind a large one
+/// doubles it: an idle connection held twice its initial state (the `ready`
+/// after the `instances`). So a large frame is written out at once, and the
+/// buffer stays about the size of the largest frame; small ones (deltas,
+/// replies) still share one write.
 async fn feed(sink: &mut Sink, frame: frames::Frame) -> Result<(), Ending> {
-    sink.feed(Message::Text(frame)).await.map_err(write_failed)
+    let large = frame.len() > LARGE_FRAME_BYTES;
+    sink.feed(Message::Text(frame)).await.map_err(write_failed)?;
+    if large {
+        flush(sink).await?;
+    }
+    Ok(())
 }
 
 async fn flush(sink: &mut Sink) -> Result<(), Ending> {

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::Serialize;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use super::revoke::Orders;
-use super::Hub;
+use super::{queue, Hub};
 use crate::auth::Identity;
 use crate::broker::{BrokerError, ControlEvent, SystemLevel, SystemMessage};
 use crate::connection::frames::{self, Frame};
@@ -47,7 +47,7 @@ pub(super) struct Registry {
 }
 
 pub(super) struct Mailbox {
-    notices: mpsc::Sender<Notice>,
+    notices: queue::Sender<Notice>,
     overflow: Arc<Notify>,
     groups: HashSet<String>,
     /// Who the connection authenticated as.
@@ -77,7 +77,7 @@ pub(crate) struct Inbox {
     hub: Hub,
     /// The connection's id among this process's connections.
     pub(crate) id: u64,
-    pub(crate) notices: mpsc::Receiver<Notice>,
+    pub(crate) notices: queue::Receiver<Notice>,
     /// Notified when the connection fell more than `max_pending_frames`
     /// notices behind: it cannot keep up and is closed.
     pub(crate) overflow: Arc<Notify>,
@@ -172,7 +172,7 @@ impl Hub {
     /// Opens a connection's inbox.
     pub(crate) fn open_inbox(&self, identity: Identity) -> Inbox {
         let capacity = self.inner.limits.max_pending_frames.max(1);
-        let (notices, receiver) = mpsc::channel(capacity);
+        let (notices, receiver) = queue::bounded(capacity);
         let overflow = Arc::new(Notify::new());
         let orders = Arc::new(Orders::default());
         let mut registry = self.inner.mailboxes.registry.lock();
@@ -227,7 +227,7 @@ impl Hub {
     pub(super) fn deliver_control(&self, event: &ControlEvent) {
         let registry = self.inner.mailboxes.registry.lock();
         let post = |mailbox: &Mailbox, notice: Notice| {
-            if let Err(mpsc::error::TrySendError::Full(_)) = mailbox.notices.try_send(notice) {
+            if let Err(queue::SendError::Full) = mailbox.notices.try_send(notice) {
                 mailbox.overflow.notify_one();
             }
         };

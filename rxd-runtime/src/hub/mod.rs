@@ -14,6 +14,7 @@ mod control;
 mod history;
 mod layers;
 mod lookup;
+pub(crate) mod queue;
 mod revoke;
 mod watch;
 
@@ -33,7 +34,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use serde_json::Value;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use self::anchor::{AnchorChange, AnchorState};
 use crate::app::Limits;
@@ -102,7 +103,7 @@ struct Subscriber {
 /// connection's writes stay in the order the hub applied events.
 #[derive(Clone)]
 pub(crate) struct Feed {
-    frames: mpsc::Sender<Frame>,
+    frames: queue::Sender<Frame>,
     signals: Arc<FeedSignals>,
 }
 
@@ -130,8 +131,8 @@ pub(crate) struct FeedSignals {
 
 impl Feed {
     /// A connection's queue: the feed the hub writes to, and its receiver.
-    pub(crate) fn new(capacity: usize) -> (Feed, mpsc::Receiver<Frame>) {
-        let (frames, rx) = mpsc::channel(capacity.max(1));
+    pub(crate) fn new(capacity: usize) -> (Feed, queue::Receiver<Frame>) {
+        let (frames, rx) = queue::bounded(capacity);
         let feed = Feed {
             frames,
             signals: Arc::default(),
@@ -148,11 +149,11 @@ impl Feed {
     fn offer(&self, frame: Frame) -> bool {
         match self.frames.try_send(frame) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(queue::SendError::Full) => {
                 self.signals.overflow.notify_one();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(queue::SendError::Closed) => false,
         }
     }
 }
