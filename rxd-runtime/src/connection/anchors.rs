@@ -31,7 +31,11 @@ impl Anchors {
             list,
             // A single-anchor channel, the common case, holds one for its
             // life: growing from empty would reserve four.
-            shown: if list { Vec::new() } else { Vec::with_capacity(1) },
+            shown: if list {
+                Vec::new()
+            } else {
+                Vec::with_capacity(1)
+            },
         }
     }
 

@@ -618,7 +618,9 @@ const LARGE_FRAME_BYTES: usize = 1024;
 /// replies) still share one write.
 async fn feed(sink: &mut Sink, frame: frames::Frame) -> Result<(), Ending> {
     let large = frame.len() > LARGE_FRAME_BYTES;
-    sink.feed(Message::Text(frame)).await.map_err(write_failed)?;
+    sink.feed(Message::Text(frame))
+        .await
+        .map_err(write_failed)?;
     if large {
         flush(sink).await?;
     }
