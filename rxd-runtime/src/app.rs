@@ -28,7 +28,9 @@ pub struct Limits {
     pub auth_timeout: Duration,
     /// Frames queued for one socket before it is closed with 4008.
     pub max_pending_frames: usize,
-    /// Budget of one `instances` frame of the initial state.
+    /// Budget of one `instances` frame of the initial state. The socket's
+    /// write buffer keeps the size of the largest frame it wrote, so a
+    /// small budget keeps connections that loaded a large state cheap.
     pub initial_frame_bytes: usize,
     /// The socket's read buffer. Small buffers keep idle connections cheap;
     /// a larger client message grows it, and it stays grown.
@@ -68,7 +70,7 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024,
             auth_timeout: Duration::from_secs(10),
             max_pending_frames: 1024,
-            initial_frame_bytes: 256 * 1024,
+            initial_frame_bytes: 16 * 1024,
             read_buffer_bytes: 1024,
             max_calls_in_flight: 64,
             heartbeat_interval: Duration::from_secs(20),
