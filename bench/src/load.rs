@@ -168,6 +168,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// Stamped frames per second from `since_ns` (realtime) to the last
+    /// receipt.
+    pub fn received_per_sec(&self, since_ns: u64) -> f64 {
+        let span = self.last_ns.saturating_sub(since_ns) as f64 / 1e9;
+        if span > 0.0 {
+            self.received as f64 / span
+        } else {
+            0.0
+        }
+    }
+
     /// Adds another process's report.
     pub fn merge(&mut self, other: &Report) {
         self.received += other.received;

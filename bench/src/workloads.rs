@@ -410,7 +410,6 @@ fn fanout_one(ctx: &Ctx, p: &Params, system: System, w: &mut Workload) -> Result
     let expected = done.commits * subs;
     let r = bed.fleet().drain(expected, p.quiet, p.drain_max)?;
     let (cpu, load) = (bed.server().cpu() - cpu0, bed.fleet().cpu() - load0);
-    let span = r.last_ns.saturating_sub(start) as f64 / 1e9;
     w.set(
         system,
         "sustained: changes/s made ↑",
@@ -423,11 +422,7 @@ fn fanout_one(ctx: &Ctx, p: &Params, system: System, w: &mut Workload) -> Result
         "sustained: deliveries/s ↑",
         "≥ 100,000/s",
         Unit::PerSec,
-        if span > 0.0 {
-            r.received as f64 / span
-        } else {
-            0.0
-        },
+        r.received_per_sec(start),
     );
     deliveries(w, system, "sustained", &r, expected, "≤ 100 ms");
     w.set(
@@ -442,7 +437,7 @@ fn fanout_one(ctx: &Ctx, p: &Params, system: System, w: &mut Workload) -> Result
         "sustained: load-generator CPU (share of its core)",
         "",
         Unit::Percent,
-        secs(load) / span.max(1e-9),
+        secs(load) / (r.last_ns.saturating_sub(start) as f64 / 1e9).max(1e-9),
     );
     bed.after(expected.saturating_sub(r.received), "sustained", w)?;
 
@@ -534,7 +529,6 @@ fn fanout_many_one(ctx: &Ctx, p: &Params, system: System, w: &mut Workload) -> R
         drive.expected_deliveries(done.commits, |a| subscribers(conns as u64, 1, anchors, a));
     let r = fleet.drain(expected, p.quiet, p.drain_max)?;
     let cpu = server.cpu() - cpu0;
-    let span = r.last_ns.saturating_sub(start) as f64 / 1e9;
     w.set(
         system,
         "saves/s made ↑",
@@ -547,11 +541,7 @@ fn fanout_many_one(ctx: &Ctx, p: &Params, system: System, w: &mut Workload) -> R
         "deliveries/s ↑",
         "",
         Unit::PerSec,
-        if span > 0.0 {
-            r.received as f64 / span
-        } else {
-            0.0
-        },
+        r.received_per_sec(start),
     );
     deliveries(w, system, "per delivery", &r, expected, "≤ 20 ms");
     w.set(
@@ -938,17 +928,12 @@ fn hub_one(ctx: &Ctx, p: &Params, system: System, w: &mut Workload) -> Result<()
         Unit::PerSec,
         done.commits as f64 / elapsed,
     );
-    let span = r.last_ns.saturating_sub(start) as f64 / 1e9;
     w.set(
         system,
         "flat out: deliveries/s ↑",
         "",
         Unit::PerSec,
-        if span > 0.0 {
-            r.received as f64 / span
-        } else {
-            0.0
-        },
+        r.received_per_sec(start),
     );
     w.set(
         system,
@@ -1208,7 +1193,6 @@ fn two_processes_one(
         .writers(W6_WRITERS);
     let done = a.drive(&drive)?;
     let r = fleet.drain(done.commits, p.quiet, p.drain_max)?;
-    let span = r.last_ns.saturating_sub(start) as f64 / 1e9;
     w.set(
         system,
         "changes/s committed on A ↑",
@@ -1221,11 +1205,7 @@ fn two_processes_one(
         "cross-process changes/s received on B ↑",
         "≥ 50,000/s",
         Unit::PerSec,
-        if span > 0.0 {
-            r.received as f64 / span
-        } else {
-            0.0
-        },
+        r.received_per_sec(start),
     );
     w.set(
         system,

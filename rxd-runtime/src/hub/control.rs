@@ -171,8 +171,7 @@ impl Hub {
 
     /// Opens a connection's inbox.
     pub(crate) fn open_inbox(&self, identity: Identity) -> Inbox {
-        let capacity = self.inner.limits.max_pending_frames.max(1);
-        let (notices, receiver) = queue::bounded(capacity);
+        let (notices, receiver) = queue::bounded(self.inner.limits.max_pending_frames);
         let overflow = Arc::new(Notify::new());
         let orders = Arc::new(Orders::default());
         let mut registry = self.inner.mailboxes.registry.lock();
