@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{RawPathParams, WebSocketUpgrade};
+use axum::extract::RawPathParams;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Router;
@@ -15,6 +15,7 @@ use axum::Router;
 use crate::auth::{Authenticator, ErasedAuthenticator};
 use crate::broker::{Broker, MemoryBroker};
 use crate::channel::{Channel, ChannelDescriptor, Data, RouteParams};
+use crate::connection::upgrade::WebSocketRequest;
 use crate::connection::{ChannelEndpoint, Endpoint};
 use crate::hub::{Hub, LayerNameCollision, LayerRegistry};
 use crate::state::FieldType;
@@ -28,13 +29,10 @@ pub struct Limits {
     pub auth_timeout: Duration,
     /// Frames queued for one socket before it is closed with 4008.
     pub max_pending_frames: usize,
-    /// Budget of one `instances` frame of the initial state. The socket's
-    /// write buffer keeps the size of the largest frame it wrote, so a
-    /// small budget keeps connections that loaded a large state cheap.
+    /// Budget of one `instances` frame of the initial state: the frames are
+    /// serialized once per anchor version and shared, and a client can
+    /// apply the first before the last arrives.
     pub initial_frame_bytes: usize,
-    /// The socket's read buffer. Small buffers keep idle connections cheap;
-    /// a larger client message grows it, and it stays grown.
-    pub read_buffer_bytes: usize,
     /// Action calls one connection may have running at once; more are
     /// answered `too_many_calls`.
     pub max_calls_in_flight: usize,
@@ -71,7 +69,6 @@ impl Default for Limits {
             auth_timeout: Duration::from_secs(10),
             max_pending_frames: 1024,
             initial_frame_bytes: 16 * 1024,
-            read_buffer_bytes: 1024,
             max_calls_in_flight: 64,
             heartbeat_interval: Duration::from_secs(20),
             heartbeat_timeout: Duration::from_secs(60),
@@ -252,7 +249,7 @@ impl App {
                 router.route(
                     route,
                     get(
-                        move |upgrade: WebSocketUpgrade,
+                        move |upgrade: WebSocketRequest,
                               params: RawPathParams,
                               headers: HeaderMap| async move {
                             let params = RouteParams::new(
@@ -263,14 +260,9 @@ impl App {
                             );
                             let token = bearer_token(&headers);
                             let resume_from = crate::connection::resume_header(&headers);
-                            let limits = &app.limits;
-                            upgrade
-                                .max_message_size(limits.max_message_bytes)
-                                .max_frame_size(limits.max_message_bytes)
-                                .read_buffer_size(limits.read_buffer_bytes)
-                                .on_upgrade(move |socket| {
-                                    endpoint.serve(app, socket, params, token, resume_from)
-                                })
+                            let (response, upgrade) = upgrade.accept();
+                            tokio::spawn(endpoint.serve(app, upgrade, params, token, resume_from));
+                            response
                         },
                     ),
                 );

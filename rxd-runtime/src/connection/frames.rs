@@ -3,13 +3,31 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::state::{FlatInstance, InstanceId};
 
-/// An encoded text frame.
-pub(crate) type Frame = Utf8Bytes;
+/// An encoded text message: JSON, so valid UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame(Bytes);
+
+impl Frame {
+    const fn from_static(text: &'static str) -> Frame {
+        Frame(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// The shared payload, for the socket to write.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl From<String> for Frame {
+    fn from(text: String) -> Frame {
+        Frame(Bytes::from(text))
+    }
+}
 
 #[derive(Serialize)]
 struct Delta<'a> {

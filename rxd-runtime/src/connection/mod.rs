@@ -7,7 +7,8 @@ mod close;
 mod consumers;
 pub(crate) mod frames;
 mod gate;
-mod metered;
+mod socket;
+pub(crate) mod upgrade;
 mod writes;
 
 pub use close::Close;
@@ -15,14 +16,15 @@ pub use close::Close;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::FutureExt;
+use hyper::upgrade::OnUpgrade;
 use serde_json::Value;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use self::anchors::Anchors;
 use self::consumers::Consumers;
+use self::socket::Received;
 use crate::app::AppInner;
 use crate::auth::{AuthError, Authenticated};
 use crate::channel::{
@@ -33,11 +35,20 @@ use crate::hub::{Inbox, Initial, Notice};
 use crate::metrics::{Metrics, Outcome};
 use crate::state::Key;
 
-type Sink = metered::MeteredSink;
+type Sink = socket::Writer<tokio::io::WriteHalf<socket::Io>>;
+type Stream = socket::Reader<tokio::io::ReadHalf<socket::Io>>;
 
 /// How long the server tries to deliver a close frame.
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-type Stream = metered::MeteredStream;
+
+/// How the client ended its connection.
+#[derive(Debug, Clone, Copy)]
+enum Left {
+    /// It sent a close frame, with this code if it gave one.
+    Closed(Option<u16>),
+    /// The stream ended or failed without one.
+    Gone,
+}
 
 /// Why the server ends a connection: a close code and a human reason.
 #[derive(Debug)]
@@ -58,10 +69,11 @@ impl Ending {
 /// A registered channel with its type erased, so the app holds a list.
 pub(crate) trait Endpoint: Send + Sync {
     fn descriptor(&self) -> &ChannelDescriptor;
+    /// The connection's task, from the upgrade (the `101` was sent) on.
     fn serve(
         &self,
         app: Arc<AppInner>,
-        socket: WebSocket,
+        upgrade: OnUpgrade,
         params: RouteParams,
         header_token: Option<String>,
         header_resume: Option<u64>,
@@ -91,22 +103,29 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
     fn serve(
         &self,
         app: Arc<AppInner>,
-        socket: WebSocket,
+        upgrade: OnUpgrade,
         params: RouteParams,
         header_token: Option<String>,
         header_resume: Option<u64>,
     ) -> BoxFuture<'static, ()> {
         let descriptor = self.descriptor.clone();
         let name = descriptor.name;
-        // Split before the future is made: a value the future captures
-        // keeps its room in it for the connection's life, even once moved.
-        let (sink, stream) = socket.split();
         Box::pin(async move {
+            let upgraded = match upgrade.await {
+                Ok(upgraded) => upgraded,
+                Err(error) => {
+                    tracing::debug!(%error, "the WebSocket upgrade failed");
+                    return;
+                }
+            };
             let _open = OpenConnection::new(&app);
             let metrics = app.hub.inner.metrics.clone();
-            let mut sink =
-                metered::MeteredSink::new(sink, metrics.clone(), app.limits.heartbeat_timeout);
-            let mut stream = metered::MeteredStream::new(stream, metrics.clone());
+            let (mut sink, mut stream) = socket::split(
+                upgraded,
+                metrics.clone(),
+                app.limits.max_message_bytes,
+                app.limits.heartbeat_timeout,
+            );
             let shutting_down = *app.shutting_down.borrow();
             let outcome = if shutting_down {
                 Err(Ending::new(Close::GoingAway, "server shutting down"))
@@ -122,18 +141,20 @@ impl<C: Channel> Endpoint for ChannelEndpoint<C> {
                 .await
             };
             metrics.closed(outcome.as_ref().err().map(|e| e.close.code()));
-            if let Err(ending) = outcome {
-                tracing::debug!(channel = name, code = ending.close.code(), reason = %ending.reason, "closing");
-                let frame = CloseFrame {
-                    code: ending.close.code(),
-                    reason: ending.reason.into(),
-                };
+            let close = match &outcome {
+                Err(ending) => {
+                    tracing::debug!(channel = name, code = ending.close.code(), reason = %ending.reason, "closing");
+                    Some(Some((ending.close.code(), ending.reason.as_str())))
+                }
+                // The client closed: its code is echoed (RFC 6455, 5.5.1).
+                Ok(Left::Closed(code)) => Some(code.filter(|c| socket::sendable(*c)).map(|c| (c, ""))),
+                Ok(Left::Gone) => None,
+            };
+            if let Some(close) = close {
                 // The peer may be gone or not reading (a too-slow client):
                 // telling it is worth a bounded wait, not a stuck task.
-                let close = sink.send(Message::Close(Some(frame)));
-                let _ = tokio::time::timeout(CLOSE_TIMEOUT, close).await;
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close(close)).await;
             }
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
         }
         .instrument(tracing::info_span!("rxd.connection", channel = name)))
     }
@@ -156,22 +177,22 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-/// Authenticates with the header's token or the first message. `Ok(None)`:
+/// Authenticates with the header's token or the first message. `Ok(Err(_))`:
 /// the client left before sending one.
 async fn authenticate(
     app: &AppInner,
     stream: &mut Stream,
     (header_token, header_resume): (Option<String>, Option<u64>),
-) -> Result<Option<(Authenticated, Option<u64>)>, Ending> {
+) -> Result<Result<(Authenticated, Option<u64>), Left>, Ending> {
     let (token, resume_from) = match header_token {
         Some(token) => (token, header_resume),
         None => match first_message(stream, app.limits.auth_timeout).await? {
-            Some(auth) => auth,
-            None => return Ok(None),
+            Ok(auth) => auth,
+            Err(left) => return Ok(Err(left)),
         },
     };
     match app.auth.authenticate(&token).await {
-        Ok(principal) => Ok(Some((principal, resume_from))),
+        Ok(principal) => Ok(Ok((principal, resume_from))),
         Err(AuthError::InvalidToken) => Err(Ending::new(Close::Unauthorized, "invalid token")),
         Err(AuthError::Internal(error)) => {
             tracing::error!(%error, "authenticator failed");
@@ -251,8 +272,8 @@ async fn admit<C: Channel>(
     Ok((channel, *principal))
 }
 
-/// The connection from the first byte to the end. `Ok` means the client
-/// closed or went away.
+/// The connection from the first byte to the end. `Ok`: the client closed
+/// or went away.
 async fn run<C: Channel>(
     app: &AppInner,
     sink: &mut Sink,
@@ -260,10 +281,11 @@ async fn run<C: Channel>(
     params: RouteParams,
     header: (Option<String>, Option<u64>),
     descriptor: &ChannelDescriptor,
-) -> Result<(), Ending> {
+) -> Result<Left, Ending> {
     let has_runtime = descriptor.runtime.is_some();
-    let Some((authenticated, resume_from)) = authenticate(app, stream, header).await? else {
-        return Ok(());
+    let (authenticated, resume_from) = match authenticate(app, stream, header).await? {
+        Ok(authenticated) => authenticated,
+        Err(left) => return Ok(left),
     };
     // Opened before `connect` runs, so that an event sent to a group it
     // joins is not missed while the state loads; and before the limits'
@@ -302,10 +324,10 @@ async fn run<C: Channel>(
     // after `ready`, which runs inline before anything else is handled).
     let outcome = async {
         for frame in anchors.initial_frames() {
-            feed(sink, frame).await?;
+            sink.feed(&frame);
         }
         if has_runtime {
-            feed(sink, frames::runtime(&runtime.json())).await?;
+            sink.feed(&frames::runtime(&runtime.json()));
         }
         flush(sink).await?;
         if let Some(ready) = C::rxd_ready(&channel, &ctx) {
@@ -368,10 +390,10 @@ async fn run<C: Channel>(
                     return Err(going_away(sink, &mut anchors).await);
                 }
                 Some(frame) = anchors.frames.recv() => {
-                    feed(sink, frame).await?;
+                    sink.feed(&frame);
                     // Coalesce whatever else is queued into one write.
                     while let Some(frame) = anchors.frames.try_recv() {
-                        feed(sink, frame).await?;
+                        sink.feed(&frame);
                     }
                     flush(sink).await?;
                 }
@@ -399,48 +421,51 @@ async fn run<C: Channel>(
                     // returned, and so were its runtime changes: both go out
                     // before its reply.
                     while let Some(frame) = anchors.frames.try_recv() {
-                        feed(sink, frame).await?;
+                        sink.feed(&frame);
                     }
                     // So are its list changes.
                     while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
                         change_list(app, &*channel, &mut anchors, sink, order).await?;
                     }
                     if has_runtime && runtime_changed(&runtime) {
-                        feed(sink, frames::runtime(&runtime.json())).await?;
+                        sink.feed(&frames::runtime(&runtime.json()));
                     }
-                    feed(sink, frames::reply(id, &result)).await?;
+                    sink.feed(&frames::reply(id, &result));
                     flush(sink).await?;
                 }
                 Some(notice) = inbox.notices.recv() => match notice {
                     Notice::Frame(frame) => {
-                        feed(sink, frame).await?;
+                        sink.feed(&frame);
                         flush(sink).await?;
                     }
                     Notice::Event { kind, event } => consumers.offer(kind, event)?,
                 },
                 () = consumers.next(), if consumers.busy() => {}
                 _ = runtime.changed.notified(), if has_runtime => {
-                    feed(sink, frames::runtime(&runtime.json())).await?;
+                    sink.feed(&frames::runtime(&runtime.json()));
                     flush(sink).await?;
                 }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > limits.heartbeat_timeout {
                         return Err(Ending::new(Close::Timeout, "no answer to heartbeats"));
                     }
-                    sink.send(Message::Ping(bytes::Bytes::new()))
-                        .await
-                        .map_err(write_failed)?;
+                    sink.ping().await.map_err(write_failed)?;
                 }
                 message = stream.next() => {
                     last_heard = tokio::time::Instant::now();
                     let text = match message {
-                        None | Some(Ok(Message::Close(_))) => return Ok(()),
-                        Some(Err(error)) => return read_failed(error),
-                        Some(Ok(Message::Binary(_))) => {
+                        Some(Ok(Received::Text(text))) => text,
+                        Some(Ok(Received::Ping(payload))) => {
+                            sink.pong(payload).await.map_err(write_failed)?;
+                            continue;
+                        }
+                        Some(Ok(Received::Pong)) => continue,
+                        Some(Ok(Received::Binary)) => {
                             return Err(Ending::new(Close::ProtocolError, "binary frames are not supported"));
                         }
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Received::Close(code))) => return Ok(Left::Closed(code)),
+                        None => return Ok(Left::Gone),
+                        Some(Err(error)) => return read_failed(error),
                     };
                     let reply = match incoming(&text)? {
                         Incoming::Answer(frame) => frame,
@@ -475,7 +500,7 @@ async fn run<C: Channel>(
                             }
                         }
                     };
-                    feed(sink, reply).await?;
+                    sink.feed(&reply);
                     flush(sink).await?;
                 }
             }
@@ -581,7 +606,7 @@ async fn change_list<C: Channel>(
             None => return Ok(()),
         },
     };
-    feed(sink, frame).await?;
+    sink.feed(&frame);
     flush(sink).await
 }
 
@@ -599,32 +624,10 @@ async fn shut_down(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
 async fn going_away(sink: &mut Sink, anchors: &mut Anchors) -> Ending {
     let ending = Ending::new(Close::GoingAway, "server shutting down");
     while let Some(frame) = anchors.frames.try_recv() {
-        if feed(sink, frame).await.is_err() {
-            return ending;
-        }
+        sink.feed(&frame);
     }
     let _ = flush(sink).await;
     ending
-}
-
-/// Frames above this size are written out at once.
-const LARGE_FRAME_BYTES: usize = 1024;
-
-/// Queues a frame for the next flush. tungstenite keeps its write buffer's
-/// capacity for the socket's life, and a frame queued behind a large one
-/// doubles it: an idle connection held twice its initial state (the `ready`
-/// after the `instances`). So a large frame is written out at once, and the
-/// buffer stays about the size of the largest frame; small ones (deltas,
-/// replies) still share one write.
-async fn feed(sink: &mut Sink, frame: frames::Frame) -> Result<(), Ending> {
-    let large = frame.len() > LARGE_FRAME_BYTES;
-    sink.feed(Message::Text(frame))
-        .await
-        .map_err(write_failed)?;
-    if large {
-        flush(sink).await?;
-    }
-    Ok(())
 }
 
 async fn flush(sink: &mut Sink) -> Result<(), Ending> {
@@ -633,25 +636,20 @@ async fn flush(sink: &mut Sink) -> Result<(), Ending> {
 
 /// A client that stopped reading is too slow; any other write error means
 /// it is gone.
-fn write_failed(error: axum::Error) -> Ending {
-    if metered::is_stall(&error) {
-        Ending::new(Close::TooSlow, "the client stopped reading")
-    } else {
-        Ending::new(Close::GoingAway, "write failed")
+fn write_failed(error: socket::WriteError) -> Ending {
+    match error {
+        socket::WriteError::Stalled => Ending::new(Close::TooSlow, "the client stopped reading"),
+        socket::WriteError::Io(_) => Ending::new(Close::GoingAway, "write failed"),
     }
 }
 
-/// A read error: an oversized message gets its close code; anything else
-/// means the peer is gone.
-fn read_failed(error: axum::Error) -> Result<(), Ending> {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    let inner = error.into_inner();
-    match inner.downcast_ref::<WsError>() {
-        Some(WsError::Capacity(_)) => Err(Ending::new(
-            Close::MessageTooBig,
-            "message larger than max_message_bytes",
-        )),
-        _ => Ok(()),
+/// A read error: an oversized message or a broken frame gets its close
+/// code; a failed read means the peer is gone.
+fn read_failed(error: socket::ReadError) -> Result<Left, Ending> {
+    match error {
+        socket::ReadError::TooBig => Err(Ending::new(Close::MessageTooBig, error.to_string())),
+        socket::ReadError::Protocol(reason) => Err(Ending::new(Close::ProtocolError, reason)),
+        socket::ReadError::Gone => Ok(Left::Gone),
     }
 }
 
@@ -672,18 +670,19 @@ fn parse(text: &str) -> Result<(String, serde_json::Map<String, Value>), Ending>
     }
 }
 
-/// Waits for `{"type":"auth","token":...}`. `Ok(None)`: the client left.
+/// Waits for `{"type":"auth","token":...}`; `Ok(Err(_))`: the client left.
 async fn first_message(
     stream: &mut Stream,
     timeout: std::time::Duration,
-) -> Result<Option<(String, Option<u64>)>, Ending> {
+) -> Result<Result<(String, Option<u64>), Left>, Ending> {
     let message = tokio::time::timeout(timeout, stream.next())
         .await
         .map_err(|_| Ending::new(Close::Unauthorized, "no auth message in time"))?;
     let text = match message {
-        None | Some(Ok(Message::Close(_))) => return Ok(None),
-        Some(Err(error)) => return read_failed(error).map(|()| None),
-        Some(Ok(Message::Text(text))) => text,
+        None => return Ok(Err(Left::Gone)),
+        Some(Ok(Received::Close(code))) => return Ok(Err(Left::Closed(code))),
+        Some(Err(error)) => return read_failed(error).map(Err),
+        Some(Ok(Received::Text(text))) => text,
         Some(Ok(_)) => {
             return Err(Ending::new(
                 Close::ProtocolError,
@@ -708,7 +707,7 @@ async fn first_message(
         })?),
     };
     match object.get("token") {
-        Some(Value::String(token)) => Ok(Some((token.clone(), resume_from))),
+        Some(Value::String(token)) => Ok(Ok((token.clone(), resume_from))),
         _ => Err(Ending::new(
             Close::Unauthorized,
             "auth needs a string token",
