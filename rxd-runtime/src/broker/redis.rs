@@ -18,9 +18,11 @@
 //!
 //! # Order
 //!
-//! One Lua script reads the version, adds one, appends the entry and stores
-//! the version. Scripts run atomically, so the stream's order is the
-//! version order and consecutive entries carry consecutive versions. Each
+//! One Lua script reads the version, appends entries with the next
+//! versions and stores the last one; publishes made while one is in flight
+//! go together in the next call (`redis/outbox.rs`). Scripts run
+//! atomically, so the stream's order is the version order and consecutive
+//! entries carry consecutive versions. Each
 //! process runs one reader task that `XREAD`s the stream from the last
 //! entry it saw and hands every entry to the hub in that order: every
 //! process sees every event, in one order.
@@ -193,6 +195,7 @@ pub struct RedisBroker {
     reader: AbortHandle,
     admission: Arc<leases::RedisAdmission>,
     renewer: AbortHandle,
+    appender: AbortHandle,
 }
 
 struct Shared {
@@ -207,6 +210,8 @@ struct Shared {
     started: watch::Sender<bool>,
     delivery: Mutex<Delivery>,
     publisher: tokio::sync::Mutex<Publisher>,
+    /// Events waiting to be appended, in batches (`redis/outbox.rs`).
+    outbox: outbox::Outbox,
     /// A publish failed after its database change committed: every
     /// process must resync once Redis answers.
     owe_resync: AtomicBool,
@@ -293,14 +298,18 @@ local function seed(v, floor)
 end
 ";
 
-/// KEYS: version, stream. ARGV: kind, payload, max length, floor.
-/// Returns the new version.
+/// KEYS: version, stream. ARGV: max length, floor, then the kind and
+/// payload of each entry. Appends the entries with consecutive versions;
+/// returns the first one's.
 const PUBLISH: &str = r"
-local v = seed(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[4]))
-v = string.format('%d', v + 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'v', v, 'k', ARGV[1], 'e', ARGV[2])
-redis.call('SET', KEYS[1], v)
-return v
+local v = seed(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[2]))
+local first = string.format('%d', v + 1)
+for i = 3, #ARGV, 2 do
+  v = v + 1
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'v', string.format('%d', v), 'k', ARGV[i], 'e', ARGV[i + 1])
+end
+redis.call('SET', KEYS[1], string.format('%d', v))
+return first
 ";
 
 /// KEYS: version, stream. ARGV: floor, the last entry id read ('' for
@@ -375,12 +384,16 @@ impl RedisBroker {
                 retry_at: None,
                 backoff: config.reconnect_min,
             }),
+            outbox: outbox::Outbox::default(),
             owe_resync: AtomicBool::new(false),
             reconnects: std::sync::atomic::AtomicU64::new(0),
             client,
             config,
         });
         let reader = runtime.spawn(read_forever(shared.clone())).abort_handle();
+        let appender = runtime
+            .spawn(outbox::append_forever(shared.clone()))
+            .abort_handle();
         let admission = leases::RedisAdmission::new(shared.clone());
         let renewer = runtime
             .spawn(leases::renew_forever(
@@ -393,6 +406,7 @@ impl RedisBroker {
             reader,
             admission,
             renewer,
+            appender,
         })
     }
 
@@ -428,6 +442,7 @@ impl Drop for RedisBroker {
     fn drop(&mut self) {
         self.reader.abort();
         self.renewer.abort();
+        self.appender.abort();
     }
 }
 
@@ -551,16 +566,7 @@ impl Shared {
     async fn publish_control(&self, event: ControlEvent) -> Result<u64, BrokerError> {
         let payload = serde_json::to_string(&event)
             .map_err(|e| BrokerError(format!("serialize control event: {e}")))?;
-        let mut conn = self.publisher().await?;
-        let version = match self.append(&mut conn, "control", &payload).await {
-            Ok(version) => version,
-            Err(error) => {
-                if connection_broken(&error) {
-                    self.drop_publisher().await;
-                }
-                return Err(redis_error("publish", error));
-            }
-        };
+        let version = self.outbox.append("control", payload).await?;
         self.delivered_here(version).await
     }
 
@@ -585,40 +591,7 @@ impl Shared {
     async fn order(&self, changes: ChangeSet) -> Result<u64, BrokerError> {
         let payload = serde_json::to_string(&WireChange::from(changes))
             .map_err(|e| BrokerError(format!("serialize change: {e}")))?;
-        let mut conn = self.publisher().await?;
-        match self.append(&mut conn, "change", &payload).await {
-            Ok(version) => Ok(version),
-            Err(error) => {
-                if connection_broken(&error) {
-                    self.drop_publisher().await;
-                }
-                Err(redis_error("publish", error))
-            }
-        }
-    }
-
-    async fn append(
-        &self,
-        conn: &mut MultiplexedConnection,
-        kind: &str,
-        payload: &str,
-    ) -> Result<u64, RedisError> {
-        let floor = *self.delivered.borrow();
-        let version: String = publish_script()
-            .key(&self.version_key)
-            .key(&self.stream_key)
-            .arg(kind)
-            .arg(payload)
-            .arg(self.config.stream_max_len)
-            .arg(floor)
-            .invoke_async(conn)
-            .await?;
-        version.parse().map_err(|_| {
-            RedisError::from((
-                redis::ErrorKind::Parse,
-                "publish script returned a non-integer version",
-            ))
-        })
+        self.outbox.append("change", payload).await
     }
 
     /// Delivers one change event to the sink, after a resync if `resync`.
@@ -670,7 +643,8 @@ impl Shared {
             if self.owe_resync.swap(false, Ordering::SeqCst) {
                 let empty = serde_json::to_string(&WireChange::from(ChangeSet::default()))
                     .unwrap_or_default();
-                if let Err(error) = self.append(&mut conn, "resync", &empty).await {
+                let entry = std::iter::once(("resync", empty.as_str()));
+                if let Err(error) = self.append(&mut conn, entry).await {
                     self.owe_resync.store(true, Ordering::SeqCst);
                     return Err(error);
                 }
@@ -861,5 +835,6 @@ async fn read_forever(shared: Arc<Shared>) {
 
 mod history;
 mod leases;
+mod outbox;
 #[cfg(test)]
 mod tests;

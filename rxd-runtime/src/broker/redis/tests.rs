@@ -239,6 +239,53 @@ async fn every_process_sees_every_event_in_one_order() {
 }
 
 #[tokio::test]
+async fn concurrent_publishes_go_in_batches_and_each_gets_its_own_version() {
+    let config = config("batches");
+    let (broker, seen) = broker(&config).await;
+    let broker = Arc::new(broker);
+    // More than one batch holds, by count and (the large ones) by bytes.
+    let large = "L".repeat(100 * 1024);
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let broker = broker.clone();
+        let title = if i % 50 == 7 {
+            format!("{i} {large}")
+        } else {
+            format!("{i}")
+        };
+        tasks.push(tokio::spawn(async move {
+            (broker.publish(card(i, &title)).await.unwrap(), i)
+        }));
+    }
+    let mut published = Vec::new();
+    for task in tasks {
+        published.push(task.await.unwrap());
+    }
+    published.sort_unstable();
+    assert!(
+        published.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "consecutive versions"
+    );
+    seen.wait("300 events", |r| r.changes().len() == 300).await;
+    let delivered: Vec<(u64, i64)> = seen
+        .seen()
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Event(e) => {
+                let title = e.saved.first()?.fields["title"].as_str()?.to_owned();
+                Some((e.version, title.split(' ').next()?.parse().ok()?))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delivered, published,
+        "the version a publish returned is the one its event carries"
+    );
+    cleanup(&config).await;
+}
+
+#[tokio::test]
 async fn control_events_share_the_order_of_change_events() {
     let config = config("control");
     let (a, seen_a) = broker(&config).await;
