@@ -2,6 +2,7 @@
 //! deltas out and client messages in, until one side closes. The wire
 //! format is `docs/PROTOCOL.md`.
 
+mod alarms;
 mod anchors;
 mod close;
 mod consumers;
@@ -13,8 +14,10 @@ mod writes;
 
 pub use close::Close;
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::FutureExt;
 use hyper::upgrade::OnUpgrade;
@@ -22,6 +25,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use self::alarms::{Alarm, Alarms};
 use self::anchors::Anchors;
 use self::consumers::Consumers;
 use self::socket::Received;
@@ -345,12 +349,19 @@ async fn run<C: Channel>(
             list_changes = Some(changes);
         }
         // Running calls; dropping the set when the connection ends cancels them.
-        let mut calls: JoinSet<(u64, Result<Value, ActionError>)> = JoinSet::new();
+        let mut calls: JoinSet<Done> = JoinSet::new();
         // Running `is_visible` checks of offered instances.
         let mut visibility: JoinSet<Option<Key>> = JoinSet::new();
         let mut consumers = Consumers::new(channel.clone(), ctx.clone(), limits.max_pending_frames);
-        let signals = anchors.signals().clone();
-        let mut shutdown = app.shutting_down.subscribe();
+        let (feed, notices_overflow, orders) = (
+            anchors.signals().clone(),
+            inbox.overflow.clone(),
+            inbox.orders.clone(),
+        );
+        let arm = |shutdown| {
+            Alarms::arm(feed.clone(), notices_overflow.clone(), orders.clone(), shutdown)
+        };
+        let mut alarms = arm(Some(app.shutting_down.subscribe()));
         // Set once the app shuts down: no new calls; close when the running
         // ones are done or the deadline passes.
         let mut drain_deadline: Option<tokio::time::Instant> = None;
@@ -366,25 +377,29 @@ async fn run<C: Channel>(
             }
             tokio::select! {
                 biased;
-                _ = signals.overflow.notified() => {
-                    return Err(Ending::new(Close::TooSlow, "too many frames pending"));
-                }
-                _ = signals.dropped.notified() => {
-                    // A resync: what is queued is true, then the client reloads.
-                    let _ = going_away(sink, &mut anchors).await;
-                    return Err(Ending::new(Close::GoingAway, "anchor closed"));
-                }
-                _ = inbox.overflow.notified() => {
-                    return Err(Ending::new(Close::TooSlow, "too many events pending"));
-                }
-                _ = inbox.orders.given.notified() => {
-                    if let Some(order) = inbox.orders.take() {
-                        gate::obey::<C>(app, order, &principal, &params).await?;
+                alarm = &mut alarms => match alarm {
+                    Alarm::FramesOverflow => {
+                        return Err(Ending::new(Close::TooSlow, "too many frames pending"));
                     }
-                }
-                () = shut_down(&mut shutdown), if drain_deadline.is_none() => {
-                    drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);
-                }
+                    Alarm::AnchorDropped => {
+                        // A resync: what is queued is true, then the client reloads.
+                        let _ = going_away(sink, &mut anchors).await;
+                        return Err(Ending::new(Close::GoingAway, "anchor closed"));
+                    }
+                    Alarm::NoticesOverflow => {
+                        return Err(Ending::new(Close::TooSlow, "too many events pending"));
+                    }
+                    Alarm::Order => {
+                        if let Some(order) = inbox.orders.take() {
+                            gate::obey::<C>(app, order, &principal, &params).await?;
+                        }
+                        alarms = arm(drain_deadline.is_none().then(|| app.shutting_down.subscribe()));
+                    }
+                    Alarm::ShutDown => {
+                        drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);
+                        alarms = arm(None);
+                    }
+                },
                 _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
                     // Actions still running are cancelled with the connection.
                     return Err(going_away(sink, &mut anchors).await);
@@ -417,21 +432,8 @@ async fn run<C: Channel>(
                     // Only a cancelled task fails to join, and none is cancelled
                     // while the connection lives.
                     let Ok((id, result)) = done else { continue };
-                    // The deltas an action's batch caused were queued before it
-                    // returned, and so were its runtime changes: both go out
-                    // before its reply.
-                    while let Some(frame) = anchors.frames.try_recv() {
-                        sink.feed(&frame);
-                    }
-                    // So are its list changes.
-                    while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
-                        change_list(app, &*channel, &mut anchors, sink, order).await?;
-                    }
-                    if has_runtime && runtime_changed(&runtime) {
-                        sink.feed(&frames::runtime(&runtime.json()));
-                    }
-                    sink.feed(&frames::reply(id, &result));
-                    flush(sink).await?;
+                    let runtime = has_runtime.then_some(&*runtime);
+                    answer(app, &*channel, &mut anchors, &mut list_changes, runtime, sink, id, &result).await?;
                 }
                 Some(notice) = inbox.notices.recv() => match notice {
                     Notice::Frame(frame) => {
@@ -484,7 +486,11 @@ async fn run<C: Channel>(
                             match channel.clone().rxd_call(ctx.clone(), &action, args) {
                                 Err(error) => refused(&app.hub.inner.metrics, id, error),
                                 Ok(call) => {
-                                    calls.spawn(run_call(id, action, call, app.hub.inner.metrics.clone()));
+                                    let call = run_call(id, action, call, app.hub.inner.metrics.clone());
+                                    if let Some((id, result)) = start_call(&mut calls, call).await {
+                                        let runtime = has_runtime.then_some(&*runtime);
+                                        answer(app, &*channel, &mut anchors, &mut list_changes, runtime, sink, id, &result).await?;
+                                    }
                                     continue;
                                 }
                             }
@@ -494,7 +500,11 @@ async fn run<C: Channel>(
                                 Err(error) => refused(&app.hub.inner.metrics, id, error),
                                 Ok(write) => {
                                     let call = channel.clone().rxd_write(ctx.clone(), write);
-                                    calls.spawn(run_call(id, "write".to_owned(), call, app.hub.inner.metrics.clone()));
+                                    let call = run_call(id, "write".to_owned(), call, app.hub.inner.metrics.clone());
+                                    if let Some((id, result)) = start_call(&mut calls, call).await {
+                                        let runtime = has_runtime.then_some(&*runtime);
+                                        answer(app, &*channel, &mut anchors, &mut list_changes, runtime, sink, id, &result).await?;
+                                    }
                                     continue;
                                 }
                             }
@@ -513,6 +523,54 @@ async fn run<C: Channel>(
         tokio::spawn(disconnect.in_current_span());
     }
     outcome
+}
+
+/// A finished call and its result.
+type Done = (u64, Result<Value, ActionError>);
+
+/// Polls a call once: most actions finish without waiting, and answered
+/// at once they cost no task and no wakeup. One that waits runs on in
+/// `calls`; `Some` when it finished.
+async fn start_call(
+    calls: &mut JoinSet<Done>,
+    call: impl Future<Output = Done> + Send + 'static,
+) -> Option<Done> {
+    let mut call = Box::pin(call);
+    let polled = std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await;
+    match polled {
+        Poll::Ready(done) => Some(done),
+        Poll::Pending => {
+            calls.spawn(call);
+            None
+        }
+    }
+}
+
+/// Sends a finished call's reply. The deltas its batch caused were queued
+/// before it returned, and so were its runtime and list changes: all go
+/// out before the reply.
+#[allow(clippy::too_many_arguments)]
+async fn answer<C: Channel>(
+    app: &AppInner,
+    channel: &C,
+    anchors: &mut Anchors,
+    list_changes: &mut Option<tokio::sync::mpsc::UnboundedReceiver<ListOrder>>,
+    runtime: Option<&RuntimeCell>,
+    sink: &mut Sink,
+    id: u64,
+    result: &Result<Value, ActionError>,
+) -> Result<(), Ending> {
+    while let Some(frame) = anchors.frames.try_recv() {
+        sink.feed(&frame);
+    }
+    while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
+        change_list(app, channel, anchors, sink, order).await?;
+    }
+    if let Some(runtime) = runtime.filter(|runtime| runtime_changed(runtime)) {
+        sink.feed(&frames::runtime(&runtime.json()));
+    }
+    sink.feed(&frames::reply(id, result));
+    flush(sink).await
 }
 
 /// Takes a pending change notification, if there is one: a change already
@@ -535,7 +593,7 @@ async fn run_call(
     action: String,
     call: BoxFuture<'static, Result<Value, ActionError>>,
     metrics: Arc<Metrics>,
-) -> (u64, Result<Value, ActionError>) {
+) -> Done {
     let span = tracing::info_span!("rxd.action", action, id, outcome = tracing::field::Empty);
     let started = std::time::Instant::now();
     let result = std::panic::AssertUnwindSafe(call)
@@ -608,15 +666,6 @@ async fn change_list<C: Channel>(
     };
     sink.feed(&frame);
     flush(sink).await
-}
-
-/// Resolves once the app shuts down. (The `watch::Ref` that `wait_for`
-/// returns must not live in the connection's future: it is not `Send`.)
-async fn shut_down(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
-    if shutdown.wait_for(|down| *down).await.is_err() {
-        // The app is gone, so it will never shut down.
-        std::future::pending::<()>().await;
-    }
 }
 
 /// Sends what is queued for the connection (no committed change is lost to

@@ -23,7 +23,7 @@ pub use control::SendError;
 
 pub(crate) use control::{Inbox, Notice};
 pub use layers::LayerNameCollision;
-pub(crate) use revoke::Order;
+pub(crate) use revoke::{Order, Orders};
 
 pub(crate) use layers::LayerRegistry;
 pub(crate) use watch::Watch;
