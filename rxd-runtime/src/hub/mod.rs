@@ -32,6 +32,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Weak};
 
+use indexmap::IndexMap;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -83,7 +84,10 @@ struct HubState {
 
 struct HotAnchor {
     state: AnchorState,
-    subscribers: Vec<Subscriber>,
+    /// Subscription id → the connection's feed. Keyed so that a
+    /// disconnect is one `swap_remove`: scanning a list made a disconnect
+    /// storm on a busy anchor quadratic, under the hub's lock.
+    subscribers: IndexMap<u64, Feed>,
     /// The initial-state frames for `state.version`, built on first use.
     snapshot: Option<Arc<[Frame]>>,
     /// Counts the times the anchor was left without subscribers: an idle
@@ -91,11 +95,6 @@ struct HotAnchor {
     idle_generation: u64,
     /// What left the anchor lately, for clients that resume.
     tombstones: history::Tombstones,
-}
-
-struct Subscriber {
-    id: u64,
-    feed: Feed,
 }
 
 /// Where the hub queues one connection's frames, whatever the number of
@@ -294,8 +293,8 @@ impl Hub {
         state.index.clear();
         let dropped = std::mem::take(&mut state.anchors);
         drop(state);
-        for subscriber in dropped.values().flat_map(|hot| &hot.subscribers) {
-            subscriber.feed.signals.dropped.notify_one();
+        for feed in dropped.values().flat_map(|hot| hot.subscribers.values()) {
+            feed.signals.dropped.notify_one();
         }
         if !dropped.is_empty() {
             tracing::warn!(anchors = dropped.len(), "hub: resync; hot anchors dropped");
@@ -363,7 +362,7 @@ impl Hub {
                 .entry(content)
                 .or_insert_with(|| frames::delta(event.version, &change.changed, &change.removed))
                 .clone();
-            hot.subscribers.retain(|s| s.feed.offer(frame.clone()));
+            hot.subscribers.retain(|_, feed| feed.offer(frame.clone()));
         }
         self.offer_to_watchers(state, &event);
     }
@@ -526,7 +525,7 @@ impl Hub {
                 anchor.clone(),
                 HotAnchor {
                     state: anchor_state,
-                    subscribers: Vec::new(),
+                    subscribers: IndexMap::new(),
                     snapshot: None,
                     idle_generation: 0,
                     tombstones: history::Tombstones::new(applied),
@@ -643,10 +642,7 @@ impl Hub {
                 }
             }
         };
-        hot.subscribers.push(Subscriber {
-            id,
-            feed: feed.clone(),
-        });
+        hot.subscribers.insert(id, feed.clone());
         Some(Subscription {
             hub: self.clone(),
             id,
@@ -665,7 +661,7 @@ impl Hub {
         let Some(hot) = state.anchors.get_mut(anchor) else {
             return;
         };
-        hot.subscribers.retain(|s| s.id != id);
+        hot.subscribers.swap_remove(&id);
         if !hot.subscribers.is_empty() {
             return;
         }
