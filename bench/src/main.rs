@@ -182,8 +182,10 @@ fn all(
         Params::full()
     };
     let load_before = loadavg();
+    let cpu_before = cpu_jiffies();
     let mut results = workloads::run(&ctx, &params, &runnable, which);
     let load_after = loadavg();
+    let steal = steal_share(cpu_before, cpu_jiffies());
     for w in &mut results {
         for u in &unavailable {
             w.notes.push(format!("not run: {u}"));
@@ -198,7 +200,7 @@ fn all(
         command.push_str(" --quick");
     }
     let conditions = format!(
-        "load average (1, 5, 15 min) {load_before} before the run and {load_after} after it. {}",
+        "load average (1, 5, 15 min) {load_before} before the run and {load_after} after it; {steal}. {}",
         note.unwrap_or_else(|| "No remark given (`--note`).".into())
     );
     let run = Run {
@@ -228,6 +230,34 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The machine's CPU time so far from `/proc/stat`: (steal, total), in
+/// clock ticks.
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: guest time is
+    // already counted in user.
+    let total = ticks.iter().take(8).sum();
+    Some((*ticks.get(7)?, total))
+}
+
+/// How much CPU time the hypervisor gave to others during the run: on a
+/// shared host the same binary's figures vary from run to run.
+fn steal_share(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> String {
+    match (before, after) {
+        (Some((s0, t0)), Some((s1, t1))) if t1 > t0 => format!(
+            "CPU steal (time the hypervisor ran others) {:.1}% of the machine's CPU time during it",
+            (s1 - s0) as f64 * 100.0 / (t1 - t0) as f64
+        ),
+        _ => "CPU steal unknown".into(),
+    }
 }
 
 fn output(program: &str, args: &[&str]) -> String {
