@@ -1,9 +1,12 @@
 //! The rare signals a connection waits on: its queues overflowed, a resync
 //! dropped an anchor it shows, the hub gave it an order, the app shuts
 //! down. They fire almost never, but polling each of them on every turn
-//! of the connection's loop (every delta, every call) locked each one's
-//! waiter list, registered a waiter and unlinked it again. Here they wait
-//! registered once, and the loop polls them only after one of them woke.
+//! of the connection's loop (every delta, every call) would cost atomics
+//! per signal per turn. Here they wait registered once, behind their own
+//! waker, and the loop polls them only after one of them woke.
+//!
+//! The hub's signals are [`Signal`]s, a flag and a waker slot each; only
+//! the shutdown, a `watch`, needs a future, boxed until it fires.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,9 +15,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
-use crate::hub::{FeedSignals, Orders};
+use crate::hub::{FeedSignals, Orders, Signal};
 
 /// Which signal fired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +30,19 @@ pub(super) enum Alarm {
     NoticesOverflow,
     /// The hub gave an order (`Orders::take` has it).
     Order,
-    /// The app is shutting down.
+    /// The app is shutting down. It fires once.
     ShutDown,
 }
 
-/// The signals, armed; resolves with the first that fires. Arm again
-/// after it resolves to keep waiting.
+/// The signals, armed; resolves with the first that fires (in the order
+/// of [`Alarm`]'s variants when several did), and can be polled again to
+/// keep waiting for the others.
 pub(super) struct Alarms {
     woken: Arc<Woken>,
-    signals: Pin<Box<dyn Future<Output = Alarm> + Send>>,
+    feed: Arc<FeedSignals>,
+    notices_overflow: Arc<Signal>,
+    orders: Arc<Orders>,
+    shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 /// Set when a signal's waiter is woken; carries the connection's waker.
@@ -56,31 +63,48 @@ impl Wake for Woken {
 }
 
 impl Alarms {
-    /// Arms the signals; `shutdown` is `None` once the shutdown was seen.
+    /// Arms the signals; `shutdown` is the app's shutdown flag.
     pub(super) fn arm(
         feed: Arc<FeedSignals>,
-        notices_overflow: Arc<Notify>,
+        notices_overflow: Arc<Signal>,
         orders: Arc<Orders>,
-        shutdown: Option<watch::Receiver<bool>>,
+        shutdown: watch::Receiver<bool>,
     ) -> Alarms {
-        let signals = async move {
-            tokio::select! {
-                biased;
-                _ = feed.overflow.notified() => Alarm::FramesOverflow,
-                _ = feed.dropped.notified() => Alarm::AnchorDropped,
-                _ = notices_overflow.notified() => Alarm::NoticesOverflow,
-                _ = orders.given.notified() => Alarm::Order,
-                () = shut_down(shutdown) => Alarm::ShutDown,
-            }
-        };
         Alarms {
             // Set, so that the first poll registers the waiters.
             woken: Arc::new(Woken {
                 flag: AtomicBool::new(true),
                 connection: AtomicWaker::new(),
             }),
-            signals: Box::pin(signals),
+            feed,
+            notices_overflow,
+            orders,
+            shutdown: Some(Box::pin(shut_down(shutdown))),
         }
+    }
+
+    /// Polls every signal with the alarms' own waker.
+    fn poll_signals(&mut self) -> Poll<Alarm> {
+        let waker = Waker::from(self.woken.clone());
+        let cx = &mut Context::from_waker(&waker);
+        let hub_signals = [
+            (&self.feed.overflow, Alarm::FramesOverflow),
+            (&self.feed.dropped, Alarm::AnchorDropped),
+            (&*self.notices_overflow, Alarm::NoticesOverflow),
+            (&self.orders.given, Alarm::Order),
+        ];
+        for (signal, alarm) in hub_signals {
+            if signal.poll_take(cx).is_ready() {
+                return Poll::Ready(alarm);
+            }
+        }
+        if let Some(shutdown) = &mut self.shutdown {
+            if shutdown.as_mut().poll(cx).is_ready() {
+                self.shutdown = None;
+                return Poll::Ready(Alarm::ShutDown);
+            }
+        }
+        Poll::Pending
     }
 }
 
@@ -93,22 +117,24 @@ impl Future for Alarms {
         if !self.woken.flag.swap(false, Ordering::AcqRel) {
             return Poll::Pending;
         }
-        let waker = Waker::from(self.woken.clone());
-        self.signals.as_mut().poll(&mut Context::from_waker(&waker))
+        let fired = self.poll_signals();
+        if fired.is_ready() {
+            // The signals after the one that fired were not polled: the
+            // next poll looks at them all again.
+            self.woken.flag.store(true, Ordering::Release);
+        }
+        fired
     }
 }
 
-/// Resolves once the app shuts down; never without a receiver. (The
+/// Resolves once the app shuts down; never if the app is gone. (The
 /// `watch::Ref` that `wait_for` returns must not live across an await: it
 /// is not `Send`.)
-async fn shut_down(shutdown: Option<watch::Receiver<bool>>) {
-    if let Some(mut shutdown) = shutdown {
-        if shutdown.wait_for(|down| *down).await.is_ok() {
-            return;
-        }
+async fn shut_down(mut shutdown: watch::Receiver<bool>) {
+    if shutdown.wait_for(|down| *down).await.is_err() {
+        // The app is gone and will never shut down.
+        std::future::pending::<()>().await;
     }
-    // No receiver, or the app is gone and will never shut down.
-    std::future::pending::<()>().await;
 }
 
 #[cfg(test)]
@@ -119,20 +145,15 @@ mod tests {
     fn armed() -> (
         Alarms,
         Arc<FeedSignals>,
-        Arc<Notify>,
+        Arc<Signal>,
         Arc<Orders>,
         watch::Sender<bool>,
     ) {
         let feed = Arc::new(FeedSignals::default());
-        let notices = Arc::new(Notify::new());
+        let notices = Arc::new(Signal::default());
         let orders = Arc::new(Orders::default());
         let (shutdown, receiver) = watch::channel(false);
-        let alarms = Alarms::arm(
-            feed.clone(),
-            notices.clone(),
-            orders.clone(),
-            Some(receiver),
-        );
+        let alarms = Alarms::arm(feed.clone(), notices.clone(), orders.clone(), receiver);
         (alarms, feed, notices, orders, shutdown)
     }
 
@@ -145,19 +166,19 @@ mod tests {
             tokio::task::yield_now().await;
             let expected = match fire {
                 0 => {
-                    feed.overflow.notify_one();
+                    feed.overflow.raise();
                     Alarm::FramesOverflow
                 }
                 1 => {
-                    feed.dropped.notify_one();
+                    feed.dropped.raise();
                     Alarm::AnchorDropped
                 }
                 2 => {
-                    notices.notify_one();
+                    notices.raise();
                     Alarm::NoticesOverflow
                 }
                 3 => {
-                    orders.given.notify_one();
+                    orders.given.raise();
                     Alarm::Order
                 }
                 _ => {
@@ -176,19 +197,32 @@ mod tests {
     #[tokio::test]
     async fn a_signal_given_before_the_first_poll_is_not_lost() {
         let (mut alarms, feed, _notices, _orders, _shutdown) = armed();
-        feed.dropped.notify_one();
+        feed.dropped.raise();
         assert_eq!((&mut alarms).now_or_never(), Some(Alarm::AnchorDropped));
+    }
+
+    #[tokio::test]
+    async fn after_one_fires_the_others_still_wait_and_shutdown_fires_once() {
+        let (mut alarms, _feed, _notices, orders, shutdown) = armed();
+        orders.given.raise();
+        shutdown.send_replace(true);
+        assert_eq!((&mut alarms).now_or_never(), Some(Alarm::Order));
+        assert_eq!((&mut alarms).now_or_never(), Some(Alarm::ShutDown));
+        assert_eq!((&mut alarms).now_or_never(), None, "each fires once");
+        let waiting = tokio::spawn(alarms);
+        tokio::task::yield_now().await;
+        orders.given.raise();
+        let fired = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the order woke its task")
+            .expect("the task ran");
+        assert_eq!(fired, Alarm::Order);
     }
 
     #[tokio::test]
     async fn a_shutdown_under_way_when_armed_fires_at_once() {
         let (_shutdown, receiver) = watch::channel(true);
-        let mut alarms = Alarms::arm(
-            Arc::default(),
-            Arc::default(),
-            Arc::default(),
-            Some(receiver),
-        );
+        let mut alarms = Alarms::arm(Arc::default(), Arc::default(), Arc::default(), receiver);
         assert_eq!((&mut alarms).now_or_never(), Some(Alarm::ShutDown));
     }
 }

@@ -16,6 +16,7 @@ pub use close::Close;
 
 use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -353,18 +354,17 @@ async fn run<C: Channel>(
         // Running `is_visible` checks of offered instances.
         let mut visibility: JoinSet<Option<Key>> = JoinSet::new();
         let mut consumers = Consumers::new(channel.clone(), ctx.clone(), limits.max_pending_frames);
-        let (feed, notices_overflow, orders) = (
+        let mut alarms = Alarms::arm(
             anchors.signals().clone(),
             inbox.overflow.clone(),
             inbox.orders.clone(),
+            app.shutting_down.subscribe(),
         );
-        let arm = |shutdown| {
-            Alarms::arm(feed.clone(), notices_overflow.clone(), orders.clone(), shutdown)
-        };
-        let mut alarms = arm(Some(app.shutting_down.subscribe()));
         // Set once the app shuts down: no new calls; close when the running
-        // ones are done or the deadline passes.
-        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        // ones are done or the deadline passes. (Made once and boxed: a
+        // `sleep_until` in the `select!` would be built on every turn, and
+        // every idle connection would hold its timer.)
+        let mut drain_deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
         let mut heartbeat = tokio::time::interval_at(
             tokio::time::Instant::now() + limits.heartbeat_interval,
             limits.heartbeat_interval,
@@ -391,16 +391,17 @@ async fn run<C: Channel>(
                     }
                     Alarm::Order => {
                         if let Some(order) = inbox.orders.take() {
-                            gate::obey::<C>(app, order, &principal, &params).await?;
+                            // Boxed, like the other rare awaits in this loop: the
+                            // connection's state holds what an await needs for
+                            // its whole life, and most connections never get here.
+                            Box::pin(gate::obey::<C>(app, order, &principal, &params)).await?;
                         }
-                        alarms = arm(drain_deadline.is_none().then(|| app.shutting_down.subscribe()));
                     }
                     Alarm::ShutDown => {
-                        drain_deadline = Some(tokio::time::Instant::now() + limits.shutdown_deadline);
-                        alarms = arm(None);
+                        drain_deadline = Some(Box::pin(tokio::time::sleep(limits.shutdown_deadline)));
                     }
                 },
-                _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)), if drain_deadline.is_some() => {
+                () = deadline(&mut drain_deadline) => {
                     // Actions still running are cancelled with the connection.
                     return Err(going_away(sink, &mut anchors).await);
                 }
@@ -413,7 +414,7 @@ async fn run<C: Channel>(
                     flush(sink).await?;
                 }
                 Some(order) = recv_order(&mut list_changes) => {
-                    change_list(app, &*channel, &mut anchors, sink, order).await?;
+                    Box::pin(change_list(app, &*channel, &mut anchors, sink, order)).await?;
                 }
                 Some(offer) = recv_offer(&mut watch) => {
                     if !anchors.shows(offer.key()) {
@@ -425,7 +426,7 @@ async fn run<C: Channel>(
                 Some(visible) = visibility.join_next(), if !visibility.is_empty() => {
                     // A check that panicked shows nothing; the panic is logged.
                     if let Ok(Some(key)) = visible {
-                        change_list(app, &*channel, &mut anchors, sink, ListOrder::Add(key, At::End)).await?;
+                        Box::pin(change_list(app, &*channel, &mut anchors, sink, ListOrder::Add(key, At::End))).await?;
                     }
                 }
                 Some(done) = calls.join_next(), if !calls.is_empty() => {
@@ -564,7 +565,7 @@ async fn answer<C: Channel>(
         sink.feed(&frame);
     }
     while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
-        change_list(app, channel, anchors, sink, order).await?;
+        Box::pin(change_list(app, channel, anchors, sink, order)).await?;
     }
     if let Some(runtime) = runtime.filter(|runtime| runtime_changed(runtime)) {
         sink.feed(&frames::runtime(&runtime.json()));
@@ -622,6 +623,14 @@ async fn run_call(
 async fn recv_offer(watch: &mut Option<crate::hub::Watch>) -> Option<Offer> {
     match watch {
         Some(watch) => watch.offers.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when the deadline passes; never, without one.
+async fn deadline(deadline: &mut Option<Pin<Box<tokio::time::Sleep>>>) {
+    match deadline {
+        Some(sleep) => sleep.await,
         None => std::future::pending().await,
     }
 }

@@ -12,10 +12,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use super::revoke::Orders;
-use super::{queue, Hub};
+use super::{queue, Hub, Signal};
 use crate::auth::Identity;
 use crate::broker::{BrokerError, ControlEvent, SystemLevel, SystemMessage};
 use crate::connection::frames::{self, Frame};
@@ -48,7 +47,7 @@ pub(super) struct Registry {
 
 pub(super) struct Mailbox {
     notices: queue::Sender<Notice>,
-    overflow: Arc<Notify>,
+    overflow: Arc<Signal>,
     groups: HashSet<String>,
     /// Who the connection authenticated as.
     pub(super) identity: Identity,
@@ -78,9 +77,9 @@ pub(crate) struct Inbox {
     /// The connection's id among this process's connections.
     pub(crate) id: u64,
     pub(crate) notices: queue::Receiver<Notice>,
-    /// Notified when the connection fell more than `max_pending_frames`
+    /// Raised when the connection fell more than `max_pending_frames`
     /// notices behind: it cannot keep up and is closed.
-    pub(crate) overflow: Arc<Notify>,
+    pub(crate) overflow: Arc<Signal>,
     /// What the hub asks of the connection: close, or run `connect` again.
     pub(crate) orders: Arc<Orders>,
 }
@@ -172,7 +171,7 @@ impl Hub {
     /// Opens a connection's inbox.
     pub(crate) fn open_inbox(&self, identity: Identity) -> Inbox {
         let (notices, receiver) = queue::bounded(self.inner.limits.max_pending_frames);
-        let overflow = Arc::new(Notify::new());
+        let overflow = Arc::new(Signal::default());
         let orders = Arc::new(Orders::default());
         let mut registry = self.inner.mailboxes.registry.lock();
         registry.next_id += 1;
@@ -227,7 +226,7 @@ impl Hub {
         let registry = self.inner.mailboxes.registry.lock();
         let post = |mailbox: &Mailbox, notice: Notice| {
             if let Err(queue::SendError::Full) = mailbox.notices.try_send(notice) {
-                mailbox.overflow.notify_one();
+                mailbox.overflow.raise();
             }
         };
         match event {

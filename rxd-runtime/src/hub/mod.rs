@@ -16,6 +16,7 @@ mod layers;
 mod lookup;
 pub(crate) mod queue;
 mod revoke;
+mod signal;
 mod watch;
 
 pub use batch::{Batch, CommitError};
@@ -24,6 +25,7 @@ pub use control::SendError;
 pub(crate) use control::{Inbox, Notice};
 pub use layers::LayerNameCollision;
 pub(crate) use revoke::{Order, Orders};
+pub(crate) use signal::Signal;
 
 pub(crate) use layers::LayerRegistry;
 pub(crate) use watch::Watch;
@@ -35,7 +37,6 @@ use std::sync::{Arc, Weak};
 use indexmap::IndexMap;
 use parking_lot::Mutex;
 use serde_json::Value;
-use tokio::sync::Notify;
 
 use self::anchor::{AnchorChange, AnchorState};
 use crate::app::Limits;
@@ -123,9 +124,9 @@ pub(crate) enum Initial {
 pub(crate) struct FeedSignals {
     /// The connection fell more than `max_pending_frames` behind and was
     /// dropped from its anchors.
-    pub(crate) overflow: Notify,
+    pub(crate) overflow: Signal,
     /// A resync dropped an anchor it showed: it must reload.
-    pub(crate) dropped: Notify,
+    pub(crate) dropped: Signal,
 }
 
 impl Feed {
@@ -149,7 +150,7 @@ impl Feed {
         match self.frames.try_send(frame) {
             Ok(()) => true,
             Err(queue::SendError::Full) => {
-                self.signals.overflow.notify_one();
+                self.signals.overflow.raise();
                 false
             }
             Err(queue::SendError::Closed) => false,
@@ -294,7 +295,7 @@ impl Hub {
         let dropped = std::mem::take(&mut state.anchors);
         drop(state);
         for feed in dropped.values().flat_map(|hot| hot.subscribers.values()) {
-            feed.signals.dropped.notify_one();
+            feed.signals.dropped.raise();
         }
         if !dropped.is_empty() {
             tracing::warn!(anchors = dropped.len(), "hub: resync; hot anchors dropped");

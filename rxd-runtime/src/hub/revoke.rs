@@ -9,10 +9,9 @@
 //! carries out.
 
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use super::control::{Mailbox, Registry};
-use super::Hub;
+use super::{Hub, Signal};
 use crate::auth::token_hash;
 use crate::broker::{BrokerError, ControlEvent};
 use crate::connection::Close;
@@ -31,8 +30,8 @@ pub(crate) enum Order {
 #[derive(Default)]
 pub(crate) struct Orders {
     pending: Mutex<Option<Order>>,
-    /// Notified when an order is given.
-    pub(crate) given: Notify,
+    /// Raised when an order is given.
+    pub(crate) given: Signal,
 }
 
 impl Orders {
@@ -42,7 +41,7 @@ impl Orders {
             *pending = Some(order);
         }
         drop(pending);
-        self.given.notify_one();
+        self.given.raise();
     }
 
     /// Takes the pending order, if any.

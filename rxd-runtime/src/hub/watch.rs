@@ -79,7 +79,7 @@ impl Hub {
             watchers.retain(|w| match w.offers.try_send(offer.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    w.signals.overflow.notify_one();
+                    w.signals.overflow.raise();
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
