@@ -105,25 +105,29 @@ impl Anchors {
 
     /// The initial state's frames: the one anchor's snapshot, or every
     /// listed anchor's `instances` frames (shared with every connection of
-    /// that anchor) followed by one `ready` with the list.
-    pub(super) fn initial_frames(&self) -> Vec<Frame> {
+    /// that anchor) followed by one `ready` with the list. The snapshots
+    /// are sent once and taken here, so that a connection does not pin the
+    /// encoded state of the version it joined at (the hub drops its cached
+    /// copy on the anchor's next change; ~300 KB for a 1,000-instance
+    /// tree), nor its own copy of the frame list when its `ready` was
+    /// re-encoded.
+    pub(super) fn initial_frames(&mut self) -> Vec<Frame> {
+        let snapshots = self
+            .shown
+            .iter_mut()
+            .map(|s| (std::mem::take(&mut s.snapshot), s.version));
         if !self.list {
-            return self
-                .shown
-                .iter()
-                .flat_map(|s| s.snapshot.iter().cloned())
+            return snapshots
+                .flat_map(|(snapshot, _)| snapshot.to_vec())
                 .collect();
         }
         let mut frames = Vec::new();
         let mut version = 0;
-        for subscription in &self.shown {
+        for (snapshot, subscription_version) in snapshots {
             // Each snapshot ends with its own anchor's `ready`.
-            let instances = subscription
-                .snapshot
-                .split_last()
-                .map_or(&[][..], |(_, rest)| rest);
+            let instances = snapshot.split_last().map_or(&[][..], |(_, rest)| rest);
             frames.extend(instances.iter().cloned());
-            version = version.max(subscription.version);
+            version = version.max(subscription_version);
         }
         frames.push(frames::list_ready(&self.list(), version));
         frames

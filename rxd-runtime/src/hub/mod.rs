@@ -165,7 +165,7 @@ pub(crate) struct Subscription {
     anchor: InstanceId,
     /// The initial state: `instances` frames and `ready`. Deltas after it
     /// go to the connection's [`Feed`], in order. Empty for
-    /// [`Initial::Instances`].
+    /// [`Initial::Instances`]. The connection takes it once it is sent.
     pub(crate) snapshot: Arc<[Frame]>,
     /// For [`Initial::Instances`], the anchor's instances, root first.
     pub(crate) instances: Vec<Arc<crate::state::FlatInstance>>,
