@@ -391,9 +391,9 @@ async fn run<C: Channel>(
                     }
                     Alarm::Order => {
                         if let Some(order) = inbox.orders.take() {
-                            // Boxed, like the other rare awaits in this loop: the
-                            // connection's state holds what an await needs for
-                            // its whole life, and most connections never get here.
+                            // Boxed, like `change_list`: the connection's
+                            // state has room for its largest await for its whole
+                            // life, and most connections never get here.
                             Box::pin(gate::obey::<C>(app, order, &principal, &params)).await?;
                         }
                     }
@@ -414,7 +414,7 @@ async fn run<C: Channel>(
                     flush(sink).await?;
                 }
                 Some(order) = recv_order(&mut list_changes) => {
-                    Box::pin(change_list(app, &*channel, &mut anchors, sink, order)).await?;
+                    change_list(app, &*channel, &mut anchors, sink, order).await?;
                 }
                 Some(offer) = recv_offer(&mut watch) => {
                     if !anchors.shows(offer.key()) {
@@ -426,7 +426,7 @@ async fn run<C: Channel>(
                 Some(visible) = visibility.join_next(), if !visibility.is_empty() => {
                     // A check that panicked shows nothing; the panic is logged.
                     if let Ok(Some(key)) = visible {
-                        Box::pin(change_list(app, &*channel, &mut anchors, sink, ListOrder::Add(key, At::End))).await?;
+                        change_list(app, &*channel, &mut anchors, sink, ListOrder::Add(key, At::End)).await?;
                     }
                 }
                 Some(done) = calls.join_next(), if !calls.is_empty() => {
@@ -565,7 +565,7 @@ async fn answer<C: Channel>(
         sink.feed(&frame);
     }
     while let Some(order) = list_changes.as_mut().and_then(|c| c.try_recv().ok()) {
-        Box::pin(change_list(app, channel, anchors, sink, order)).await?;
+        change_list(app, channel, anchors, sink, order).await?;
     }
     if let Some(runtime) = runtime.filter(|runtime| runtime_changed(runtime)) {
         sink.feed(&frames::runtime(&runtime.json()));
@@ -648,33 +648,38 @@ async fn recv_order(
 /// Carries out a change to a list connection's anchors and tells the
 /// client. An anchor that cannot be loaded is not added, and the client
 /// gets an `error` message saying so; the connection goes on.
-async fn change_list<C: Channel>(
-    app: &AppInner,
-    channel: &C,
-    anchors: &mut Anchors,
-    sink: &mut Sink,
+///
+/// Boxed: it holds the channel's load, and an await's state would be part
+/// of every connection's state, list or not, for the connection's life.
+fn change_list<'a, C: Channel>(
+    app: &'a AppInner,
+    channel: &'a C,
+    anchors: &'a mut Anchors,
+    sink: &'a mut Sink,
     order: ListOrder,
-) -> Result<(), Ending> {
-    let frame = match order {
-        ListOrder::Add(key, at) => match anchors
-            .join(app, channel, key.clone(), Initial::Instances, at)
-            .await
-        {
-            Ok(true) => anchors.added_frame(&key),
-            Ok(false) => return Ok(()),
-            Err(error) => {
-                let message = format!("anchor {key} could not be added: {error}");
-                tracing::warn!(%key, %error, "list: anchor not added");
-                frames::error("anchor_not_added", &message)
-            }
-        },
-        ListOrder::Remove(key) => match anchors.remove(&key) {
-            Some(frame) => frame,
-            None => return Ok(()),
-        },
-    };
-    sink.feed(&frame);
-    flush(sink).await
+) -> BoxFuture<'a, Result<(), Ending>> {
+    Box::pin(async move {
+        let frame = match order {
+            ListOrder::Add(key, at) => match anchors
+                .join(app, channel, key.clone(), Initial::Instances, at)
+                .await
+            {
+                Ok(true) => anchors.added_frame(&key),
+                Ok(false) => return Ok(()),
+                Err(error) => {
+                    let message = format!("anchor {key} could not be added: {error}");
+                    tracing::warn!(%key, %error, "list: anchor not added");
+                    frames::error("anchor_not_added", &message)
+                }
+            },
+            ListOrder::Remove(key) => match anchors.remove(&key) {
+                Some(frame) => frame,
+                None => return Ok(()),
+            },
+        };
+        sink.feed(&frame);
+        flush(sink).await
+    })
 }
 
 /// Sends what is queued for the connection (no committed change is lost to
