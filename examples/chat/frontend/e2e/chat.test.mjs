@@ -275,13 +275,18 @@ describe("Ada and Grace in #general; Grace's network drops", () => {
   });
 
   test("older messages page in from the database down to the beginning", async () => {
-    for (let page = 0; page < 5; page += 1) {
-      const older = ada.getByTestId("load-older");
-      if ((await older.count()) === 0) break;
-      await older.click();
-      await ada.getByTestId("load-older").or(ada.getByText("the beginning of #general")).first().waitFor();
+    // While a page loads the button stays, disabled, reading "loading…"; so
+    // a page has loaded once the enabled button is back or the beginning
+    // shows. Waiting for the button alone would pass at once, and the next
+    // click could then chase a button that the last page removes.
+    const ready = ada.getByRole("button", { name: "load older messages" });
+    const beginning = ada.getByText("the beginning of #general");
+    for (let page = 0; page < 10; page += 1) {
+      await ready.or(beginning).first().waitFor();
+      if (await beginning.isVisible()) break;
+      await ready.click();
     }
-    await ada.getByText("the beginning of #general").waitFor();
+    await beginning.waitFor();
     const room = await readRoom(ada);
     const earlier = bodies(room).filter((b) => b.startsWith("Earlier message"));
     assert.deepEqual(earlier, Array.from({ length: 80 }, (_, n) => `Earlier message #${n + 1}`));
